@@ -1,0 +1,103 @@
+/*
+ * tracegate configuration: one immutable, typed snapshot built from the
+ * command line and an optional JSON file (flags override the file).
+ *
+ * Built once on the main thread before workers start; afterwards it is only
+ * read, from any thread. Nothing here logs: problems are collected in a
+ * struct tg_diag as "file:line:column: message" lines for the caller.
+ */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TG_DIAG_MAX 32
+#define TG_DIAG_LINE 384
+
+/* Collected configuration errors, in the order found. */
+struct tg_diag {
+    char line[TG_DIAG_MAX][TG_DIAG_LINE];
+    int count;
+    int dropped;  /* errors beyond TG_DIAG_MAX */
+};
+
+void tg_diag_add(struct tg_diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+enum tg_host_mode {
+    TG_HOST_CLIENT,    /* forward the client's Host (default) */
+    TG_HOST_UPSTREAM,  /* use the upstream URL's authority */
+    TG_HOST_LITERAL,   /* use route->host */
+};
+
+struct tg_route_conf {
+    char *prefix;             /* starts with '/' */
+    size_t prefix_len;
+    char *upstream;           /* the URL as configured */
+    char *upstream_base;      /* scheme://authority[/path], no trailing '/' */
+    char *upstream_authority; /* host[:port] as written in the URL */
+    enum tg_host_mode host_mode;
+    char *host;               /* TG_HOST_LITERAL only */
+    bool strip_prefix;        /* remove prefix before appending the path */
+    uint64_t max_body_bytes;  /* 0 = unlimited */
+    int64_t connect_timeout_ms;
+    int64_t header_timeout_ms;
+    int64_t idle_timeout_ms;
+};
+
+struct tg_config {
+    char *listen_host;        /* numeric address, no brackets */
+    uint16_t listen_port;     /* 0 = pick a free port */
+    int workers;
+    char *access_log;         /* "-" (stdout), "off" or a file path */
+    uint64_t max_connections; /* over all workers */
+    uint64_t max_header_bytes;
+    uint64_t max_body_bytes;  /* default for routes; 0 = unlimited */
+    int64_t client_timeout_ms;
+    int64_t connect_timeout_ms;
+    int64_t header_timeout_ms;
+    int64_t idle_timeout_ms;
+    int64_t shutdown_timeout_ms;
+    int64_t upstream_keepalive; /* idle upstream connections kept per worker */
+
+    /* Sorted by prefix length, longest first, so the first match wins. */
+    struct tg_route_conf *routes;
+    size_t route_count;
+};
+
+/* What the command line asked for. Strings are borrowed from argv. */
+struct tg_cli {
+    const char *config_path;
+    const char *listen;
+    const char *upstream;
+    const char *access_log;
+    const char **route_args;  /* "PREFIX=URL", route_count entries */
+    size_t route_count;
+    int workers;              /* 0 = not given */
+    bool check_config;
+    bool help;
+    bool version;
+};
+
+/* Parse argv. Returns 0, or -EINVAL with the problem in diag. On success
+ * the caller frees cli->route_args with tg_cli_fini(). */
+int tg_cli_parse(int argc, char **argv, struct tg_cli *cli, struct tg_diag *diag);
+void tg_cli_fini(struct tg_cli *cli);
+
+/* The --help text. */
+const char *tg_cli_usage(void);
+
+/*
+ * Build the configuration: defaults, then the file named by cli (if any),
+ * then the flags. Returns 0 and a new config in *out, or -EINVAL with every
+ * problem found in diag (file errors as "file:line:column: message").
+ */
+int tg_config_build(const struct tg_cli *cli, struct tg_config **out,
+                    struct tg_diag *diag);
+
+/* Free a config from tg_config_build. Accepts NULL. */
+void tg_config_destroy(struct tg_config *cfg);
+
+#endif

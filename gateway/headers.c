@@ -1,0 +1,414 @@
+#include "headers.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+#include "error.h"
+
+#define CONNECTION_TOKENS_MAX 16
+
+struct slice {
+    const char *p;
+    size_t len;
+};
+
+static bool name_is(const char *name, size_t len, const char *lit)
+{
+    size_t n = strlen(lit);
+    return len == n && strncasecmp(name, lit, n) == 0;
+}
+
+bool tg_headers_is_hop_by_hop(const char *name, size_t len)
+{
+    /* RFC 9110 7.6.1 plus the de-facto Keep-Alive and Proxy-* fields. */
+    return name_is(name, len, "connection") || name_is(name, len, "keep-alive") ||
+           name_is(name, len, "te") || name_is(name, len, "trailer") ||
+           name_is(name, len, "transfer-encoding") || name_is(name, len, "upgrade") ||
+           (len >= 6 && strncasecmp(name, "proxy-", 6) == 0);
+}
+
+bool tg_headers_is_token(const char *s, size_t len)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+
+    if (len == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                  (c >= 'A' && c <= 'Z') || (c != 0 && strchr(extra, c) != NULL);
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* field-value: visible characters, obs-text, SP and HTAB; nothing that
+ * could end a line in what we forward. */
+static bool valid_value(const char *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Split a Connection value into its comma-separated tokens. */
+static size_t connection_tokens(const char *v, size_t len, struct slice *out,
+                                size_t have, size_t max)
+{
+    size_t i = 0;
+
+    while (i < len && have < max) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) {
+            i++;
+        }
+        size_t start = i;
+        while (i < len && v[i] != ',' && v[i] != ' ' && v[i] != '\t') {
+            i++;
+        }
+        if (i > start) {
+            out[have++] = (struct slice){v + start, i - start};
+        }
+    }
+    return have;
+}
+
+static bool listed(const struct slice *tokens, size_t n, const char *name, size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (tokens[i].len == len && strncasecmp(tokens[i].p, name, len) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- request direction -------------------------------------------------- */
+
+struct req_scan {
+    struct tg_conn *c;
+    struct slice tokens[CONNECTION_TOKENS_MAX];
+    size_t token_count;
+    struct slice host;
+    struct slice xff[8];
+    size_t xff_count;
+    bool has_accept;
+    bool bad;
+    /* list being built */
+    struct curl_slist *head;
+    struct curl_slist **tail;
+    int err;
+};
+
+static enum MHD_Result scan_first(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  size_t key_len, const char *value, size_t value_len)
+{
+    struct req_scan *s = cls;
+
+    if (name_is(key, key_len, "connection")) {
+        s->token_count = connection_tokens(value, value_len, s->tokens, s->token_count,
+                                           CONNECTION_TOKENS_MAX);
+    } else if (name_is(key, key_len, "host")) {
+        s->host = (struct slice){value, value_len};
+    } else if (name_is(key, key_len, "x-forwarded-for")) {
+        if (s->xff_count < 8) {
+            s->xff[s->xff_count++] = (struct slice){value, value_len};
+        }
+    } else if (name_is(key, key_len, "accept")) {
+        s->has_accept = true;
+    }
+    if (!tg_headers_is_token(key, key_len) || !valid_value(value, value_len)) {
+        s->bad = true;
+    }
+    return MHD_YES;
+}
+
+/* Append "name: value" (or "name;" for an empty value, which is how curl
+ * is told to send an empty field rather than remove one). */
+static void push(struct req_scan *s, const char *name, size_t nlen, const char *value,
+                 size_t vlen)
+{
+    if (s->err != 0) {
+        return;
+    }
+    struct tg_arena *a = &s->c->arena;
+    struct curl_slist *node = tg_arena_alloc(a, sizeof(*node));
+    char *line = tg_arena_alloc(a, nlen + vlen + 3);
+    if (node == NULL || line == NULL) {
+        s->err = -ENOMEM;
+        return;
+    }
+    memcpy(line, name, nlen);
+    if (vlen == 0 && value != NULL) {
+        line[nlen] = ';';
+        line[nlen + 1] = '\0';
+    } else {
+        line[nlen] = ':';
+        line[nlen + 1] = ' ';
+        if (vlen > 0) {
+            memcpy(line + nlen + 2, value, vlen);
+        }
+        line[nlen + 2 + vlen] = '\0';
+    }
+    node->data = line;
+    node->next = NULL;
+    *s->tail = node;
+    s->tail = &node->next;
+}
+
+/* "Name:" with nothing after it tells curl not to send a header it would
+ * otherwise add by itself. */
+static void suppress(struct req_scan *s, const char *name)
+{
+    push(s, name, strlen(name), NULL, 0);
+}
+
+static enum MHD_Result scan_copy(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 size_t key_len, const char *value, size_t value_len)
+{
+    struct req_scan *s = cls;
+
+    if (tg_headers_is_hop_by_hop(key, key_len) || name_is(key, key_len, "expect") ||
+        name_is(key, key_len, "content-length") || name_is(key, key_len, "host") ||
+        name_is(key, key_len, "x-forwarded-for") ||
+        name_is(key, key_len, "x-forwarded-proto") ||
+        name_is(key, key_len, "x-forwarded-host") ||
+        listed(s->tokens, s->token_count, key, key_len)) {
+        return MHD_YES;
+    }
+    push(s, key, key_len, value, value_len);
+    return MHD_YES;
+}
+
+int tg_headers_build_request(struct tg_conn *c, struct curl_slist **out)
+{
+    struct req_scan s = {.c = c};
+    const struct tg_route_conf *r = c->route;
+
+    s.tail = &s.head;
+    MHD_get_connection_values_n(c->mhd, MHD_HEADER_KIND, scan_first, &s);
+    if (s.bad) {
+        return TG_EPARSE;
+    }
+    MHD_get_connection_values_n(c->mhd, MHD_HEADER_KIND, scan_copy, &s);
+
+    /* Host: the client's unless the route says otherwise (RFC 9110 7.2). */
+    if (r->host_mode == TG_HOST_LITERAL) {
+        push(&s, "Host", 4, r->host, strlen(r->host));
+    } else if (r->host_mode == TG_HOST_CLIENT && s.host.p != NULL) {
+        push(&s, "Host", 4, s.host.p, s.host.len);
+    }
+
+    /* X-Forwarded-For: earlier hops first, then this client. */
+    size_t ip_len = strlen(c->client_ip);
+    size_t xff_len = ip_len;
+    for (size_t i = 0; i < s.xff_count; i++) {
+        xff_len += s.xff[i].len + 2;
+    }
+    char *xff = tg_arena_alloc(&c->arena, xff_len + 1);
+    if (xff == NULL) {
+        return -ENOMEM;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < s.xff_count; i++) {
+        memcpy(xff + off, s.xff[i].p, s.xff[i].len);
+        off += s.xff[i].len;
+        memcpy(xff + off, ", ", 2);
+        off += 2;
+    }
+    memcpy(xff + off, c->client_ip, ip_len);
+    push(&s, "X-Forwarded-For", 15, xff, xff_len);
+    push(&s, "X-Forwarded-Proto", 17, "http", 4);
+    if (s.host.p != NULL) {
+        push(&s, "X-Forwarded-Host", 16, s.host.p, s.host.len);
+    }
+    push(&s, "Via", 3, TG_VIA_VALUE, sizeof(TG_VIA_VALUE) - 1);
+
+    /* Keep curl from adding headers the client did not send. */
+    suppress(&s, "Expect");
+    if (!s.has_accept) {
+        suppress(&s, "Accept");
+    }
+    if (s.err != 0) {
+        return s.err;
+    }
+    *out = s.head;
+    return 0;
+}
+
+/* ---- response direction ------------------------------------------------- */
+
+static int parse_status(const char *line, size_t len)
+{
+    const char *sp = memchr(line, ' ', len);
+
+    if (sp == NULL || (size_t)(sp - line) + 4 > len) {
+        return -1;
+    }
+    int code = 0;
+    for (int i = 1; i <= 3; i++) {
+        char d = sp[i];
+        if (d < '0' || d > '9') {
+            return -1;
+        }
+        code = code * 10 + (d - '0');
+    }
+    return code >= 100 ? code : -1;
+}
+
+static int parse_content_length(const char *v, size_t len, int64_t *out)
+{
+    int64_t n = 0;
+
+    if (len == 0 || len > 18) {
+        return TG_EPARSE;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9') {
+            return TG_EPARSE;
+        }
+        n = n * 10 + (v[i] - '0');
+    }
+    *out = n;
+    return 0;
+}
+
+int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t len)
+{
+    /* strip the line ending */
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
+        len--;
+    }
+    if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+        /* A new status line starts a new block (after 1xx, or trailers
+         * never start with HTTP/). */
+        int code = parse_status(line, len);
+        if (code < 0) {
+            return TG_EPARSE;
+        }
+        c->upstream_status = code;
+        c->resp_headers = NULL;
+        c->resp_tail = &c->resp_headers;
+        c->resp_header_bytes = 0;
+        c->content_length = -1;
+        return 0;
+    }
+    if (c->headers_done) {
+        return 0; /* trailers of a chunked body: not forwarded */
+    }
+    if (len == 0) {
+        if (c->upstream_status <= 0) {
+            return TG_EPARSE;
+        }
+        /* 1xx blocks are consumed here: 100 Continue was already answered
+         * by tracegate, and 101 cannot happen since Upgrade is dropped. */
+        return c->upstream_status >= 200 ? 1 : 0;
+    }
+    if (c->upstream_status < 200) {
+        return 0;
+    }
+    c->resp_header_bytes += len + 2;
+    if (c->resp_header_bytes > TG_MAX_RESPONSE_HEADER_BYTES) {
+        return TG_ETOOBIG;
+    }
+    if (line[0] == ' ' || line[0] == '\t') {
+        /* obs-fold (RFC 9112 5.2): replace with a space, joining the
+         * previous field's value. */
+        struct tg_header *h = c->resp_headers;
+        if (h == NULL) {
+            return TG_EPARSE;
+        }
+        while (h->next != NULL) {
+            h = h->next;
+        }
+        size_t i = 0;
+        while (i < len && (line[i] == ' ' || line[i] == '\t')) {
+            i++;
+        }
+        char *v = tg_arena_alloc(&c->arena, h->value_len + 1 + (len - i));
+        if (v == NULL) {
+            return TG_ETOOBIG;
+        }
+        memcpy(v, h->value, h->value_len);
+        v[h->value_len] = ' ';
+        memcpy(v + h->value_len + 1, line + i, len - i);
+        h->value = v;
+        h->value_len += 1 + (len - i);
+        return valid_value(v, h->value_len) ? 0 : TG_EPARSE;
+    }
+    const char *colon = memchr(line, ':', len);
+    if (colon == NULL) {
+        return TG_EPARSE;
+    }
+    size_t nlen = (size_t)(colon - line);
+    if (!tg_headers_is_token(line, nlen)) {
+        return TG_EPARSE; /* includes "Name : value" (RFC 9112 5.1) */
+    }
+    const char *v = colon + 1;
+    size_t vlen = len - nlen - 1;
+    while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        vlen--;
+    }
+    while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t')) {
+        vlen--;
+    }
+    if (!valid_value(v, vlen)) {
+        return TG_EPARSE;
+    }
+    if (name_is(line, nlen, "content-length")) {
+        int64_t n;
+        if (parse_content_length(v, vlen, &n) < 0 ||
+            (c->content_length >= 0 && c->content_length != n)) {
+            return TG_EPARSE; /* RFC 9112 6.3: invalid or conflicting */
+        }
+        c->content_length = n;
+        return 0;
+    }
+    struct tg_header *h = tg_arena_alloc(&c->arena, sizeof(*h));
+    char *copy = tg_arena_alloc(&c->arena, nlen + vlen + 2);
+    if (h == NULL || copy == NULL) {
+        return TG_ETOOBIG;
+    }
+    memcpy(copy, line, nlen);
+    copy[nlen] = '\0';
+    memcpy(copy + nlen + 1, v, vlen);
+    copy[nlen + 1 + vlen] = '\0';
+    *h = (struct tg_header){copy, nlen, copy + nlen + 1, vlen, NULL};
+    *c->resp_tail = h;
+    c->resp_tail = &h->next;
+    return 0;
+}
+
+int tg_headers_apply_response(const struct tg_conn *c, struct MHD_Response *r)
+{
+    struct slice tokens[CONNECTION_TOKENS_MAX];
+    size_t ntok = 0;
+
+    for (const struct tg_header *h = c->resp_headers; h != NULL; h = h->next) {
+        if (name_is(h->name, h->name_len, "connection")) {
+            ntok = connection_tokens(h->value, h->value_len, tokens, ntok,
+                                     CONNECTION_TOKENS_MAX);
+        }
+    }
+    for (const struct tg_header *h = c->resp_headers; h != NULL; h = h->next) {
+        if (tg_headers_is_hop_by_hop(h->name, h->name_len) ||
+            listed(tokens, ntok, h->name, h->name_len)) {
+            continue;
+        }
+        if (MHD_add_response_header(r, h->name, h->value) != MHD_YES) {
+            return -EINVAL;
+        }
+    }
+    if (MHD_add_response_header(r, "Via", TG_VIA_VALUE) != MHD_YES) {
+        return -EINVAL;
+    }
+    return 0;
+}

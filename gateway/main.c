@@ -1,0 +1,184 @@
+/*
+ * tracegate: process setup and teardown. Builds the configuration, opens one
+ * listening socket per worker, starts the workers and waits for a signal;
+ * SIGTERM or SIGINT drains them (stop accepting, finish in-flight requests
+ * up to shutdown_timeout_ms) and exits 0.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/resource.h>
+
+#include "accesslog.h"
+#include "config.h"
+#include "listener.h"
+#include "tg_version.h"
+#include "worker.h"
+
+#define LISTEN_BACKLOG 4096
+
+static void print_diag(const struct tg_diag *d)
+{
+    for (int i = 0; i < d->count; i++) {
+        fprintf(stderr, "%s\n", d->line[i]);
+    }
+    if (d->dropped > 0) {
+        fprintf(stderr, "tracegate: %d more errors not shown\n", d->dropped);
+    }
+}
+
+/* Client and upstream sockets both count against the fd limit. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int run(const struct tg_config *cfg)
+{
+    struct tg_accesslog log;
+    struct tg_worker **workers = calloc((size_t)cfg->workers, sizeof(*workers));
+    uint16_t port = cfg->listen_port;
+    sigset_t sigs;
+    int started = 0;
+    int r;
+
+    if (workers == NULL) {
+        return 1;
+    }
+    r = tg_accesslog_open(cfg->access_log, &log);
+    if (r < 0) {
+        fprintf(stderr, "tracegate: cannot open access log %s: %s\n", cfg->access_log,
+                strerror(-r));
+        free(workers);
+        return 1;
+    }
+    for (int i = 0; i < cfg->workers; i++) {
+        int fd = tg_listener_open(cfg->listen_host, &port, LISTEN_BACKLOG);
+        if (fd < 0) {
+            fprintf(stderr, "tracegate: cannot listen on %s:%u: %s\n", cfg->listen_host,
+                    (unsigned)port, strerror(-fd));
+            goto stop;
+        }
+        r = tg_worker_create(i, cfg, fd, &log, &workers[i]);
+        if (r < 0) {
+            fprintf(stderr, "tracegate: cannot start worker %d: %s\n", i, strerror(-r));
+            goto stop;
+        }
+        r = tg_worker_start(workers[i]);
+        if (r < 0) {
+            fprintf(stderr, "tracegate: cannot start worker thread: %s\n", strerror(-r));
+            tg_worker_destroy(workers[i]);
+            workers[i] = NULL;
+            goto stop;
+        }
+        started++;
+    }
+    bool v6 = strchr(cfg->listen_host, ':') != NULL;
+    fprintf(stderr, "tracegate: listening on http://%s%s%s:%u (%d workers)\n", v6 ? "[" : "",
+            cfg->listen_host, v6 ? "]" : "", (unsigned)port, cfg->workers);
+
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&sigs, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGHUP) {
+            fprintf(stderr, "tracegate: SIGHUP ignored: configuration reload is not supported\n");
+            continue;
+        }
+        fprintf(stderr, "tracegate: %s received, draining (up to %lld ms)\n",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT", (long long)cfg->shutdown_timeout_ms);
+        break;
+    }
+    r = 0;
+
+stop:;
+    int cut = 0;
+    for (int i = 0; i < cfg->workers; i++) {
+        if (workers[i] != NULL) {
+            tg_worker_stop(workers[i]);
+        }
+    }
+    for (int i = 0; i < cfg->workers; i++) {
+        if (workers[i] != NULL) {
+            cut += tg_worker_join(workers[i]);
+            tg_worker_destroy(workers[i]);
+        }
+    }
+    if (started == cfg->workers) {
+        fprintf(stderr, "tracegate: stopped; %d requests cut at the shutdown deadline\n", cut);
+    }
+    tg_accesslog_close(&log);
+    free(workers);
+    return started == cfg->workers && r == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct tg_diag diag = {0};
+    struct tg_cli cli;
+    struct tg_config *cfg = NULL;
+    sigset_t sigs;
+
+    if (tg_cli_parse(argc, argv, &cli, &diag) < 0) {
+        print_diag(&diag);
+        tg_cli_fini(&cli);
+        return 2;
+    }
+    if (cli.help) {
+        fputs(tg_cli_usage(), stdout);
+        tg_cli_fini(&cli);
+        return 0;
+    }
+    if (cli.version) {
+        printf("tracegate %s\n", TG_VERSION);
+        tg_cli_fini(&cli);
+        return 0;
+    }
+    int r = tg_config_build(&cli, &cfg, &diag);
+    if (cli.check_config) {
+        print_diag(&diag);
+        if (r == 0) {
+            printf("%s: configuration OK\n", cli.config_path ? cli.config_path : "(flags)");
+        }
+        tg_config_destroy(cfg);
+        tg_cli_fini(&cli);
+        return r == 0 ? 0 : 1;
+    }
+    tg_cli_fini(&cli);
+    if (r < 0) {
+        print_diag(&diag);
+        return 1;
+    }
+
+    /* Signals are taken by sigwait() in main only; workers never see them. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    raise_fd_limit();
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "tracegate: curl_global_init failed\n");
+        tg_config_destroy(cfg);
+        return 1;
+    }
+    r = run(cfg);
+    curl_global_cleanup();
+    tg_config_destroy(cfg);
+    return r;
+}

@@ -1,0 +1,560 @@
+/*
+ * libmicrohttpd glue and the request state machine (see conn.h).
+ *
+ * MHD rules this file lives by (0.9.75):
+ *  - Never queue a response or suspend on the first handler call if the
+ *    connection is to stay alive: MHD would drop keep-alive. We only do that
+ *    for answers that close the connection anyway (413 by Content-Length,
+ *    431).
+ *  - The raw request target comes from the URI log callback; MHD unescapes
+ *    the url it passes to the handler.
+ *  - Per-connection state comes from the connection-notify callback, so a
+ *    request MHD rejects before calling the handler leaks nothing.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "accesslog.h"
+#include "error.h"
+#include "headers.h"
+#include "route.h"
+#include "upstream.h"
+#include "worker.h"
+
+/* Body bytes read and thrown away before a local answer (404, 413, an
+ * upstream failure mid-upload). Past this the connection is closed. */
+#define DISCARD_MAX_BYTES (4 * 1024 * 1024)
+#define STREAM_BLOCK_BYTES (16 * 1024)
+/* Heap the request arena may add to its inline first block. */
+#define ARENA_LIMIT_BYTES (256 * 1024)
+
+void tg_server_fail(struct tg_conn *c, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (c->state == RQ_RESPONDED) {
+        c->upstream_failed = true;
+        return;
+    }
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        msg[0] = '\0';
+    }
+    size_t cap = strlen(msg) + 16;
+    char *body = tg_arena_alloc(&c->arena, cap);
+    if (body != NULL) {
+        snprintf(body, cap, "tracegate: %s\n", msg);
+    }
+    c->local_body = body != NULL ? body : "tracegate: error\n";
+    c->local_status = status;
+    c->state = RQ_LOCAL;
+}
+
+/* Answer from tracegate itself, as if the upstream had not been asked. */
+static void local(struct tg_conn *c, int status, bool close, const char *msg)
+{
+    tg_server_fail(c, status, "%s", msg);
+    c->local_close = close;
+}
+
+/* ---- queueing responses -------------------------------------------------- */
+
+static enum MHD_Result queue(struct tg_conn *c, int status, struct MHD_Response *r)
+{
+    if (r == NULL) {
+        return MHD_NO;
+    }
+    if (tg_worker_draining(c->w) || c->local_close) {
+        /* Tell the client not to reuse this connection. */
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
+    enum MHD_Result ok = MHD_queue_response(c->mhd, (unsigned)status, r);
+    MHD_destroy_response(r);
+    if (ok == MHD_YES) {
+        c->state = RQ_RESPONDED;
+        c->status = status;
+    }
+    return ok;
+}
+
+static enum MHD_Result queue_local(struct tg_conn *c)
+{
+    const char *body = c->local_body;
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+
+    if (r == NULL) {
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    c->bytes_out = strlen(body);
+    return queue(c, c->local_status, r);
+}
+
+static ssize_t read_body(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct tg_conn *c = cls;
+    struct tg_buf *b = &c->down;
+
+    for (int round = 0; round < 2; round++) {
+        size_t avail = b->wpos - b->rpos;
+        if (avail > 0) {
+            size_t n = avail < max ? avail : max;
+            memcpy(out, b->data + b->rpos, n);
+            b->rpos += n;
+            if (b->rpos == b->wpos) {
+                b->rpos = b->wpos = 0;
+            }
+            c->bytes_out += n;
+            tg_upstream_unpause(c);
+            return (ssize_t)n;
+        }
+        if (c->client_gone || (c->upstream_done && c->upstream_failed)) {
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (c->upstream_done) {
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        /* curl may hand over a held chunk right inside unpause. */
+        tg_upstream_unpause(c);
+    }
+    tg_worker_suspend(c);
+    return 0;
+}
+
+static enum MHD_Result queue_upstream(struct tg_conn *c)
+{
+    struct MHD_Response *r;
+    int status = c->upstream_status;
+
+    if (c->no_body) {
+        if (c->head && c->content_length > 0) {
+            /* MHD announces the size and sends no body for HEAD. */
+            r = MHD_create_response_from_callback((uint64_t)c->content_length, 1024,
+                                                  read_body, c, NULL);
+        } else if (c->head) {
+            r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, read_body, c, NULL);
+        } else {
+            r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        }
+    } else if (c->collect) {
+        /* Small body already complete: one buffer, one sendmsg(). */
+        struct tg_buf *b = &c->down;
+        r = MHD_create_response_from_buffer(b->wpos - b->rpos, b->data + b->rpos,
+                                            MHD_RESPMEM_PERSISTENT);
+        c->bytes_out = b->wpos - b->rpos;
+    } else {
+        uint64_t size = c->content_length >= 0 ? (uint64_t)c->content_length
+                                                : MHD_SIZE_UNKNOWN;
+        r = MHD_create_response_from_callback(size, STREAM_BLOCK_BYTES, read_body, c, NULL);
+    }
+    if (r == NULL) {
+        tg_server_fail(c, 500, "out of memory");
+        return queue_local(c);
+    }
+    if (tg_headers_apply_response(c, r) < 0) {
+        MHD_destroy_response(r);
+        tg_upstream_abort(c);
+        tg_server_fail(c, 502, "upstream %s sent a header tracegate cannot forward",
+                       c->route->upstream_authority);
+        return queue_local(c);
+    }
+    return queue(c, status, r);
+}
+
+/* ---- request lifecycle ------------------------------------------------------ */
+
+static void release_buf(struct tg_conn *c, struct tg_buf *b)
+{
+    if (b->data != NULL) {
+        tg_worker_buf_put(c->w, b->data);
+    }
+    b->data = NULL;
+    b->rpos = b->wpos = 0;
+}
+
+/* Log the request and make the connection ready for the next one. */
+static void request_finish(struct tg_conn *c, bool client_aborted)
+{
+    if (c->state == RQ_IDLE) {
+        return;
+    }
+    tg_upstream_abort(c);
+    if (c->suspended) {
+        tg_worker_resume(c);
+    }
+    if (c->state != RQ_STARTED) {
+        int64_t now = tg_now_ns();
+        struct tg_access_entry e = {
+            .start_unix_ns = c->start_unix_ns,
+            .client = c->client_ip,
+            .method = c->method != NULL ? c->method : "-",
+            .path = c->target != NULL ? c->target : "",
+            .path_len = c->target_len,
+            .route = c->route != NULL ? c->route->prefix : NULL,
+            .status = c->status != 0 && !client_aborted ? c->status : 499,
+            .upstream_status = c->upstream_status,
+            .bytes_in = c->body_bytes,
+            .bytes_out = c->bytes_out,
+            .duration_ns = now - c->start_ns,
+            .upstream_ns = c->upstream_start_ns == 0 ? -1
+                           : (c->upstream_end_ns ? c->upstream_end_ns : now) - c->upstream_start_ns,
+        };
+        tg_worker_log_access(c->w, &e);
+    }
+    tg_worker_untrack(c);
+    release_buf(c, &c->up);
+    release_buf(c, &c->down);
+    tg_arena_reset(&c->arena);
+
+    /* Clear every per-request field (they sit between state and the end
+     * of the struct, before the inline arena block). */
+    struct tg_arena arena = c->arena;
+    memset(&c->state, 0, offsetof(struct tg_conn, arena_first) - offsetof(struct tg_conn, state));
+    c->arena = arena;
+    c->state = RQ_IDLE;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct tg_conn *c = ci != NULL ? ci->socket_context : NULL;
+
+    if (c == NULL) {
+        return NULL;
+    }
+    request_finish(c, true); /* a request MHD rejected without telling us */
+    c->start_ns = tg_now_ns();
+    c->start_unix_ns = tg_unix_now_ns();
+    c->state = RQ_STARTED;
+    c->target_len = strlen(uri);
+    c->target = tg_arena_strndup(&c->arena, uri, c->target_len);
+    if (c->target == NULL) {
+        c->target_len = 0;
+    }
+    tg_worker_track(c);
+    return c;
+}
+
+/* Origin-form (RFC 9112 3.2.1) with nothing that could split a line or a
+ * URL; absolute-form is reduced to its path. */
+static bool normalize_target(struct tg_conn *c)
+{
+    char *t = c->target;
+
+    if (t == NULL || c->target_len == 0) {
+        return false;
+    }
+    if (t[0] != '/') {
+        size_t skip = 0;
+        if (strncasecmp(t, "http://", 7) == 0) {
+            skip = 7;
+        } else if (strncasecmp(t, "https://", 8) == 0) {
+            skip = 8;
+        } else {
+            return false;
+        }
+        char *slash = strchr(t + skip, '/');
+        if (slash == NULL) {
+            return false;
+        }
+        c->target_len -= (size_t)(slash - t);
+        c->target = t = slash;
+    }
+    for (size_t i = 0; i < c->target_len; i++) {
+        unsigned char ch = (unsigned char)t[i];
+        if (ch <= 0x20 || ch == 0x7f || ch == '#') {
+            return false;
+        }
+    }
+    return true;
+}
+
+struct header_size {
+    uint64_t bytes;
+};
+
+static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                size_t key_len, const char *value, size_t value_len)
+{
+    struct header_size *hs = cls;
+    hs->bytes += key_len + value_len + 4;
+    return MHD_YES;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (s == NULL || *s == '\0') {
+        return TG_EPARSE;
+    }
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) {
+            return TG_EPARSE;
+        }
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* First handler call: headers are complete, the body (if any) is not. */
+static enum MHD_Result request_begin(struct tg_conn *c, const char *method)
+{
+    const struct tg_config *cfg = tg_worker_config(c->w);
+    struct header_size hs = {.bytes = c->target_len + strlen(method) + 12};
+
+    c->method = method;
+    c->head = strcmp(method, "HEAD") == 0;
+    c->state = RQ_UPSTREAM;
+
+    MHD_get_connection_values_n(c->mhd, MHD_HEADER_KIND, add_size, &hs);
+    if (hs.bytes > cfg->max_header_bytes) {
+        local(c, 431, true, "request header fields too large");
+        return queue_local(c);
+    }
+    if (!normalize_target(c)) {
+        local(c, 400, false, "invalid request target");
+        return MHD_YES;
+    }
+    size_t path_len = strcspn(c->target, "?");
+    c->route = tg_route_match(cfg, c->target, path_len);
+    if (c->route == NULL) {
+        local(c, 404, false, "no route for this path");
+        return MHD_YES;
+    }
+
+    const char *cl = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    uint64_t len = 0;
+    if (te != NULL) {
+        c->has_body = true;
+        c->body_length = -1;
+    } else if (cl != NULL) {
+        if (parse_u64(cl, &len) < 0) {
+            local(c, 400, true, "invalid Content-Length");
+            return queue_local(c);
+        }
+        c->has_body = true;
+        c->body_length = (int64_t)len;
+    }
+    uint64_t max = c->route->max_body_bytes;
+    if (max > 0 && c->has_body && c->body_length >= 0 && len > max) {
+        /* Known too big before reading it: answer and close. */
+        local(c, 413, true, "request body larger than this route allows");
+        return queue_local(c);
+    }
+
+    int r = tg_upstream_start(c);
+    if (r == TG_EPARSE) {
+        local(c, 400, false, "request header tracegate refuses to forward");
+    } else if (r < 0) {
+        local(c, 500, false, "cannot start the upstream request");
+    }
+    return MHD_YES;
+}
+
+static enum MHD_Result discard(struct tg_conn *c, size_t *size)
+{
+    c->discarded_bytes += *size;
+    *size = 0;
+    return c->discarded_bytes > DISCARD_MAX_BYTES ? MHD_NO : MHD_YES;
+}
+
+static enum MHD_Result request_body(struct tg_conn *c, const char *data, size_t *size)
+{
+    if (c->state != RQ_UPSTREAM || c->upstream_done) {
+        return discard(c, size);
+    }
+    uint64_t max = c->route->max_body_bytes;
+    if (max > 0 && c->body_bytes + *size > max) {
+        tg_upstream_abort(c);
+        local(c, 413, true, "request body larger than this route allows");
+        return discard(c, size);
+    }
+    struct tg_buf *b = &c->up;
+    if (b->data == NULL && (b->data = tg_worker_buf_get(c->w)) == NULL) {
+        tg_upstream_abort(c);
+        local(c, 503, true, "out of memory for the request body");
+        return discard(c, size);
+    }
+    if (b->rpos > 0 && b->wpos == TG_BUF_BYTES) {
+        memmove(b->data, b->data + b->rpos, b->wpos - b->rpos);
+        b->wpos -= b->rpos;
+        b->rpos = 0;
+    }
+    size_t room = TG_BUF_BYTES - b->wpos;
+    size_t n = *size < room ? *size : room;
+    memcpy(b->data + b->wpos, data, n);
+    b->wpos += n;
+    c->body_bytes += n;
+    *size -= n;
+    tg_upstream_unpause(c);
+    if (*size > 0) {
+        /* Buffer full: MHD offers the rest again after resume. */
+        tg_worker_suspend(c);
+    }
+    return MHD_YES;
+}
+
+/* Final handler call (body complete); also after every resume. */
+static enum MHD_Result request_final(struct tg_conn *c)
+{
+    if (c->client_gone) {
+        return MHD_NO;
+    }
+    if (!c->upload_done) {
+        c->upload_done = true;
+        c->upload_done_ns = tg_now_ns();
+        tg_upstream_unpause(c);
+    }
+    switch (c->state) {
+    case RQ_LOCAL:
+        return queue_local(c);
+    case RQ_UPSTREAM:
+        if (c->headers_done && !c->collect && !c->no_body) {
+            return queue_upstream(c);
+        }
+        if (c->upstream_done) {
+            return queue_upstream(c);
+        }
+        tg_worker_suspend(c);
+        return MHD_YES;
+    default:
+        return MHD_YES;
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size,
+                                  void **con_cls)
+{
+    struct tg_conn *c = *con_cls;
+
+    if (c == NULL) {
+        return MHD_NO;
+    }
+    if (c->state == RQ_STARTED) {
+        return request_begin(c, method);
+    }
+    if (*upload_size > 0) {
+        if (c->client_gone) {
+            return MHD_NO;
+        }
+        return request_body(c, upload_data, upload_size);
+    }
+    return request_final(c);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct tg_conn *c = *con_cls;
+
+    if (c != NULL) {
+        request_finish(c, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    }
+}
+
+void tg_server_cut(struct tg_conn *c)
+{
+    c->client_gone = true;
+    tg_upstream_abort(c);
+    tg_worker_resume(c);
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+static struct tg_conn *conn_create(struct tg_worker *w, struct MHD_Connection *mc)
+{
+    struct tg_conn *c = calloc(1, sizeof(*c));
+    const union MHD_ConnectionInfo *ci;
+
+    if (c == NULL) {
+        return NULL;
+    }
+    c->w = w;
+    c->mhd = mc;
+    c->client_fd = -1;
+    tg_arena_init(&c->arena, c->arena_first, sizeof(c->arena_first), ARENA_LIMIT_BYTES);
+    ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci != NULL) {
+        c->client_fd = ci->connect_fd;
+    }
+    ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    strcpy(c->client_ip, "-");
+    if (ci != NULL && ci->client_addr != NULL) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET) {
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                      c->client_ip, sizeof(c->client_ip));
+        } else if (sa->sa_family == AF_INET6) {
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                      c->client_ip, sizeof(c->client_ip));
+        }
+    }
+    return c;
+}
+
+static void conn_destroy(struct tg_conn *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    request_finish(c, true);
+    tg_worker_unwatch_client(c);
+    tg_upstream_conn_fini(c);
+    tg_arena_fini(&c->arena);
+    free(c);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = conn_create(cls, mc);
+        tg_worker_conn_count(cls, +1);
+    } else {
+        conn_destroy(*socket_context);
+        *socket_context = NULL;
+        tg_worker_conn_count(cls, -1);
+    }
+}
+
+struct MHD_Daemon *tg_server_create(struct tg_worker *w, int listen_fd, unsigned conn_limit)
+{
+    const struct tg_config *cfg = tg_worker_config(w);
+    unsigned timeout_s = (unsigned)((cfg->client_timeout_ms + 999) / 1000);
+    /* The pool holds the request head plus MHD's read and write buffers;
+     * the exact header limit is enforced in request_begin. */
+    size_t pool = (size_t)cfg->max_header_bytes + 16 * 1024;
+
+    return MHD_start_daemon(
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO, 0, NULL, NULL,
+        on_request, w,
+        MHD_OPTION_LISTEN_SOCKET, listen_fd,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, w,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
+        MHD_OPTION_CONNECTION_LIMIT, conn_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool,
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+        MHD_OPTION_END);
+}

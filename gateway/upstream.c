@@ -1,0 +1,357 @@
+#include "upstream.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "error.h"
+#include "headers.h"
+#include "server.h"
+#include "worker.h"
+
+static size_t on_header(char *line, size_t size, size_t n, void *ud);
+static size_t on_body(char *ptr, size_t size, size_t n, void *ud);
+static size_t on_read(char *buf, size_t size, size_t n, void *ud);
+
+/* Options that are the same for every transfer on this connection. */
+static CURL *easy_create(struct tg_conn *c)
+{
+    CURL *e = curl_easy_init();
+
+    if (e == NULL) {
+        return NULL;
+    }
+    curl_easy_setopt(e, CURLOPT_PRIVATE, c);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, c);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    /* No proxy lookups in the environment for every request. */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    /* Forward the raw target: no dot-segment squashing. */
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)TG_CURL_CHUNK_BYTES);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    tg_worker_curl_easy_setup(c->w, e);
+    return e;
+}
+
+/* The URL is the route's upstream base followed by the raw target (minus
+ * the prefix when the route strips it). */
+static char *build_url(struct tg_conn *c)
+{
+    const struct tg_route_conf *r = c->route;
+    const char *rest = c->target;
+    size_t rest_len = c->target_len;
+    bool slash = false;
+
+    if (r->strip_prefix && r->prefix_len > 1) {
+        rest += r->prefix_len;
+        rest_len -= r->prefix_len;
+        slash = rest_len == 0 || rest[0] != '/';
+    }
+    size_t base_len = strlen(r->upstream_base);
+    char *url = tg_arena_alloc(&c->arena, base_len + slash + rest_len + 1);
+    if (url == NULL) {
+        return NULL;
+    }
+    memcpy(url, r->upstream_base, base_len);
+    if (slash) {
+        url[base_len] = '/';
+    }
+    memcpy(url + base_len + slash, rest, rest_len);
+    url[base_len + slash + rest_len] = '\0';
+    return url;
+}
+
+int tg_upstream_start(struct tg_conn *c)
+{
+    struct curl_slist *headers = NULL;
+    int r;
+
+    if (c->easy == NULL && (c->easy = easy_create(c)) == NULL) {
+        return -ENOMEM;
+    }
+    char *url = build_url(c);
+    if (url == NULL) {
+        return -ENOMEM;
+    }
+    r = tg_headers_build_request(c, &headers);
+    if (r < 0) {
+        return r;
+    }
+    CURL *e = c->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->route->connect_timeout_ms);
+    /* Reset the method state left by the previous request, then set ours. */
+    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    if (c->head) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    } else {
+        if (c->has_body) {
+            curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+            /* -1: unknown length, sent chunked (the client sent chunked). */
+            curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)c->body_length);
+        }
+        bool plain_get = !c->has_body && strcmp(c->method, "GET") == 0;
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, plain_get ? NULL : c->method);
+    }
+    c->content_length = -1;
+    c->resp_tail = &c->resp_headers;
+    c->upstream_start_ns = tg_now_ns();
+    c->last_upstream_ns = c->upstream_start_ns;
+    if (curl_multi_add_handle(tg_worker_multi(c->w), e) != CURLM_OK) {
+        return -ENOMEM;
+    }
+    c->in_multi = true;
+    tg_worker_kick_curl(c->w);
+    return 0;
+}
+
+/* ---- curl callbacks ------------------------------------------------------ */
+
+static void fail_invalid(struct tg_conn *c, int err)
+{
+    c->upstream_error = err == TG_ETOOBIG ? "upstream response headers are too large"
+                                          : "upstream sent an invalid response header";
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *ud)
+{
+    struct tg_conn *c = ud;
+    size_t len = size * n;
+    int r = tg_headers_take_response_line(c, line, len);
+
+    if (r < 0) {
+        fail_invalid(c, r);
+        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (r == 1) {
+        c->headers_done = true;
+        c->last_upstream_ns = tg_now_ns();
+        int s = c->upstream_status;
+        c->no_body = c->head || s == 204 || s == 304 || c->content_length == 0;
+        c->collect = !c->no_body && c->content_length > 0 &&
+                     c->content_length <= TG_BUF_BYTES;
+        if (!c->no_body && !c->collect) {
+            /* Streaming: the client gets headers now, body as it comes. */
+            tg_worker_resume(c);
+        }
+    }
+    return len;
+}
+
+static size_t buf_free(const struct tg_buf *b)
+{
+    return TG_BUF_BYTES - (b->wpos - b->rpos);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
+{
+    struct tg_conn *c = ud;
+    size_t len = size * n;
+    struct tg_buf *b = &c->down;
+
+    if (c->state != RQ_UPSTREAM && c->state != RQ_RESPONDED) {
+        return 0; /* nobody wants this body any more */
+    }
+    if (b->data == NULL && (b->data = tg_worker_buf_get(c->w)) == NULL) {
+        c->upstream_error = "out of memory for the response body";
+        return 0;
+    }
+    if (buf_free(b) < len) {
+        /* curl hands the same chunk again after unpause (<= BUFFERSIZE). */
+        c->recv_paused = true;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (TG_BUF_BYTES - b->wpos < len) {
+        memmove(b->data, b->data + b->rpos, b->wpos - b->rpos);
+        b->wpos -= b->rpos;
+        b->rpos = 0;
+    }
+    memcpy(b->data + b->wpos, ptr, len);
+    b->wpos += len;
+    c->last_upstream_ns = tg_now_ns();
+    if (!c->collect) {
+        tg_worker_resume(c);
+    }
+    return len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t n, void *ud)
+{
+    struct tg_conn *c = ud;
+    struct tg_buf *b = &c->up;
+    size_t avail = b->wpos - b->rpos;
+    size_t max = size * n;
+
+    if (avail == 0) {
+        if (c->upload_done) {
+            return 0; /* end of the request body */
+        }
+        c->send_paused = true;
+        return CURL_READFUNC_PAUSE;
+    }
+    size_t take = avail < max ? avail : max;
+    memcpy(buf, b->data + b->rpos, take);
+    b->rpos += take;
+    if (b->rpos == b->wpos) {
+        b->rpos = b->wpos = 0;
+    }
+    /* The handler suspended with body bytes it could not store. */
+    if (!c->upload_done && buf_free(b) >= TG_BUF_BYTES / 2) {
+        tg_worker_resume(c);
+    }
+    return take;
+}
+
+/* ---- completion, abort, pause -------------------------------------------- */
+
+static void describe_failure(struct tg_conn *c, CURLcode rc)
+{
+    const struct tg_route_conf *r = c->route;
+
+    if (c->upstream_error != NULL) {
+        tg_server_fail(c, 502, "%s", c->upstream_error);
+        return;
+    }
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        tg_server_fail(c, 502, "cannot connect to upstream %s (%s)",
+                       r->upstream_authority, c->curl_error);
+        break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        tg_server_fail(c, 502, "cannot resolve upstream host %s", r->upstream_authority);
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        tg_server_fail(c, 504, "connecting to upstream %s timed out after %lld ms",
+                       r->upstream_authority, (long long)r->connect_timeout_ms);
+        break;
+    case CURLE_GOT_NOTHING:
+        tg_server_fail(c, 502, "upstream %s closed the connection without a response",
+                       r->upstream_authority);
+        break;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        tg_server_fail(c, 502, "upstream %s reset the connection", r->upstream_authority);
+        break;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        tg_server_fail(c, 502, "upstream %s sent an invalid HTTP response",
+                       r->upstream_authority);
+        break;
+    case CURLE_PARTIAL_FILE:
+        tg_server_fail(c, 502, "upstream %s closed the connection before the end of the body",
+                       r->upstream_authority);
+        break;
+    default:
+        tg_server_fail(c, 502, "upstream %s request failed: %s", r->upstream_authority,
+                       c->curl_error[0] != '\0' ? c->curl_error : curl_easy_strerror(rc));
+        break;
+    }
+}
+
+static void remove_transfer(struct tg_conn *c)
+{
+    if (c->in_multi) {
+        curl_multi_remove_handle(tg_worker_multi(c->w), c->easy);
+        c->in_multi = false;
+    }
+    c->recv_paused = false;
+    c->send_paused = false;
+    c->upstream_end_ns = tg_now_ns();
+}
+
+void tg_upstream_done(struct tg_conn *c, CURLcode rc)
+{
+    remove_transfer(c);
+    c->upstream_done = true;
+    if (rc != CURLE_OK) {
+        c->upstream_failed = true;
+        if (c->state == RQ_UPSTREAM) {
+            describe_failure(c, rc);
+        }
+    }
+    tg_worker_resume(c);
+}
+
+void tg_upstream_abort(struct tg_conn *c)
+{
+    if (c->in_multi) {
+        remove_transfer(c);
+        c->upstream_failed = true;
+        c->upstream_done = true;
+    }
+}
+
+void tg_upstream_unpause(struct tg_conn *c)
+{
+    if (!c->in_multi || (!c->recv_paused && !c->send_paused)) {
+        return;
+    }
+    bool send = c->send_paused && (c->upload_done || c->up.wpos > c->up.rpos);
+    bool recv = c->recv_paused && buf_free(&c->down) >= TG_CURL_CHUNK_BYTES;
+    if (!send && !recv) {
+        return;
+    }
+    if (send) {
+        c->send_paused = false;
+    }
+    if (recv) {
+        c->recv_paused = false;
+    }
+    int mask = (c->recv_paused ? CURLPAUSE_RECV : 0) | (c->send_paused ? CURLPAUSE_SEND : 0);
+    curl_easy_pause(c->easy, mask);
+}
+
+void tg_upstream_check_timeouts(struct tg_conn *c, int64_t now)
+{
+    const struct tg_route_conf *r = c->route;
+
+    if (!c->in_multi) {
+        return;
+    }
+    if (!c->headers_done) {
+        /* The wait for headers starts once the whole body is sent. */
+        if (c->has_body && !c->upload_done) {
+            return;
+        }
+        int64_t since = c->upload_done_ns > c->upstream_start_ns ? c->upload_done_ns
+                                                                  : c->upstream_start_ns;
+        if (now - since > r->header_timeout_ms * 1000000) {
+            remove_transfer(c);
+            c->upstream_failed = true;
+            c->upstream_done = true;
+            tg_server_fail(c, 504, "upstream %s sent no response headers within %lld ms",
+                           r->upstream_authority, (long long)r->header_timeout_ms);
+            tg_worker_resume(c);
+        }
+    } else if (!c->recv_paused && now - c->last_upstream_ns > r->idle_timeout_ms * 1000000) {
+        remove_transfer(c);
+        c->upstream_failed = true;
+        c->upstream_done = true;
+        if (c->state == RQ_UPSTREAM) {
+            tg_server_fail(c, 504, "upstream %s sent nothing for %lld ms",
+                           r->upstream_authority, (long long)r->idle_timeout_ms);
+        }
+        tg_worker_resume(c);
+    }
+}
+
+void tg_upstream_conn_fini(struct tg_conn *c)
+{
+    tg_upstream_abort(c);
+    if (c->easy != NULL) {
+        curl_easy_cleanup(c->easy);
+        c->easy = NULL;
+    }
+}

@@ -1,0 +1,644 @@
+/*
+ * The worker loop. One epoll set holds: libmicrohttpd's own epoll fd (client
+ * sockets and the listening socket), the upstream sockets curl asks for, an
+ * eventfd the main thread uses to request a stop, and client sockets of
+ * requests that have waited long enough that a silent client close matters.
+ *
+ * Each turn: wait; hand curl its socket events and due timers; collect
+ * finished transfers; run MHD (which calls server.c); repeat the curl/MHD
+ * steps while either left work for the other (a new transfer arms curl's
+ * 0 ms timer, a resumed connection needs MHD_run) so no request pays an
+ * extra epoll round; every 100 ms check timeouts and flush the access log.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "accesslog.h"
+#include "server.h"
+#include "upstream.h"
+
+enum { TAG_MHD = 1, TAG_WAKE, TAG_CURL, TAG_CLIENT };
+
+#define TICK_NS (100 * 1000000LL)
+/* A request suspended this long gets its client socket watched for close. */
+#define WATCH_AFTER_NS (1000 * 1000000LL)
+#define BUF_POOL_MAX 64
+#define MAX_EVENTS 256
+/* Rounds of curl <-> MHD hand-offs per loop turn before epoll again. */
+#define INNER_ROUNDS 8
+
+struct tg_worker {
+    int id;
+    const struct tg_config *cfg;
+    int listen_fd;
+    int epfd;
+    int wakefd;
+    struct MHD_Daemon *mhd;
+    CURLM *multi;
+    pthread_t thread;
+    bool started;
+    atomic_bool stop_requested;
+
+    int64_t curl_deadline_ns;   /* -1: no curl timer */
+    int64_t mhd_deadline_ns;    /* -1: MHD needs no timed call */
+    int64_t next_tick_ns;
+    bool curl_kick;             /* run curl's timeout action this turn */
+    bool resume_pending;        /* MHD_run must process a resume */
+    bool draining;
+    int64_t drain_deadline_ns;
+    int cut_count;
+
+    /* Upstream sockets: the events registered in epoll, and whether curl
+     * currently wants the socket at all (a pooled idle connection stays
+     * registered, saving two epoll_ctl per request). */
+    size_t fd_cap;
+    uint32_t *fd_events;
+    uint8_t *fd_registered;
+    uint8_t *fd_wanted;
+    struct tg_conn **client_watch;
+
+    struct tg_conn *active;     /* requests in flight */
+    size_t active_count;
+    size_t conn_count;
+
+    char *free_bufs[BUF_POOL_MAX];
+    size_t free_buf_count;
+
+    struct tg_logbuf log;
+};
+
+int64_t tg_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t tg_unix_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint64_t tag(int t, int fd)
+{
+    return ((uint64_t)t << 32) | (uint32_t)fd;
+}
+
+/* ---- small accessors -------------------------------------------------------- */
+
+const struct tg_config *tg_worker_config(const struct tg_worker *w) { return w->cfg; }
+CURLM *tg_worker_multi(struct tg_worker *w) { return w->multi; }
+bool tg_worker_draining(const struct tg_worker *w) { return w->draining; }
+void tg_worker_kick_curl(struct tg_worker *w) { w->curl_kick = true; }
+
+void tg_worker_conn_count(struct tg_worker *w, int delta)
+{
+    w->conn_count += (size_t)(ssize_t)delta;
+}
+
+void tg_worker_log_access(struct tg_worker *w, const struct tg_access_entry *e)
+{
+    tg_logbuf_add(&w->log, e);
+}
+
+char *tg_worker_buf_get(struct tg_worker *w)
+{
+    if (w->free_buf_count > 0) {
+        return w->free_bufs[--w->free_buf_count];
+    }
+    return malloc(TG_BUF_BYTES);
+}
+
+void tg_worker_buf_put(struct tg_worker *w, char *buf)
+{
+    if (w->free_buf_count < BUF_POOL_MAX) {
+        w->free_bufs[w->free_buf_count++] = buf;
+    } else {
+        free(buf);
+    }
+}
+
+void tg_worker_track(struct tg_conn *c)
+{
+    struct tg_worker *w = c->w;
+
+    if (c->listed) {
+        return;
+    }
+    c->prev = NULL;
+    c->next = w->active;
+    if (w->active != NULL) {
+        w->active->prev = c;
+    }
+    w->active = c;
+    c->listed = true;
+    w->active_count++;
+}
+
+void tg_worker_untrack(struct tg_conn *c)
+{
+    struct tg_worker *w = c->w;
+
+    if (!c->listed) {
+        return;
+    }
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        w->active = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    c->prev = c->next = NULL;
+    c->listed = false;
+    w->active_count--;
+}
+
+/* ---- suspend / resume ------------------------------------------------------- */
+
+void tg_worker_suspend(struct tg_conn *c)
+{
+    if (c->suspended) {
+        return;
+    }
+    MHD_suspend_connection(c->mhd);
+    c->suspended = true;
+    c->suspended_ns = tg_now_ns();
+}
+
+void tg_worker_resume(struct tg_conn *c)
+{
+    if (!c->suspended) {
+        return; /* resuming a running connection is undefined in MHD */
+    }
+    tg_worker_unwatch_client(c);
+    MHD_resume_connection(c->mhd);
+    c->suspended = false;
+    /* External polling: MHD does not wake itself, the loop must run it. */
+    c->w->resume_pending = true;
+}
+
+static void watch_client(struct tg_conn *c)
+{
+    struct tg_worker *w = c->w;
+    int fd = c->client_fd;
+
+    if (c->watching_client || fd < 0 || (size_t)fd >= w->fd_cap) {
+        return;
+    }
+    /* RDHUP only: pipelined bytes must not wake us, a close must. */
+    struct epoll_event ev = {.events = EPOLLRDHUP, .data.u64 = tag(TAG_CLIENT, fd)};
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+        w->client_watch[fd] = c;
+        c->watching_client = true;
+    }
+}
+
+void tg_worker_unwatch_client(struct tg_conn *c)
+{
+    struct tg_worker *w = c->w;
+
+    if (!c->watching_client) {
+        return;
+    }
+    epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->client_fd, NULL);
+    w->client_watch[c->client_fd] = NULL;
+    c->watching_client = false;
+}
+
+/* ---- curl glue ------------------------------------------------------------ */
+
+static void curl_fd_set(struct tg_worker *w, int fd, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.u64 = tag(TAG_CURL, fd)};
+    bool known = (size_t)fd < w->fd_cap && w->fd_registered[fd];
+    int op = known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+    if (epoll_ctl(w->epfd, op, fd, &ev) < 0) {
+        /* Our table can be stale if a socket closed behind curl's back. */
+        op = errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+        epoll_ctl(w->epfd, op, fd, &ev);
+    }
+    if ((size_t)fd < w->fd_cap) {
+        w->fd_registered[fd] = 1;
+        w->fd_events[fd] = events;
+    }
+}
+
+static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct tg_worker *w = userp;
+
+    if (what == CURL_POLL_REMOVE) {
+        if ((size_t)fd < w->fd_cap) {
+            w->fd_wanted[fd] = 0; /* stays registered; see fd_registered */
+        } else {
+            epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+        }
+        return 0;
+    }
+    uint32_t events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) |
+                      ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+    if ((size_t)fd < w->fd_cap) {
+        w->fd_wanted[fd] = 1;
+        if (w->fd_registered[fd] && w->fd_events[fd] == events) {
+            return 0;
+        }
+    }
+    curl_fd_set(w, fd, events);
+    return 0;
+}
+
+static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    struct tg_worker *w = userp;
+
+    if (timeout_ms < 0) {
+        w->curl_deadline_ns = -1;
+    } else if (timeout_ms == 0) {
+        w->curl_kick = true;
+        w->curl_deadline_ns = -1;
+    } else {
+        w->curl_deadline_ns = tg_now_ns() + (int64_t)timeout_ms * 1000000;
+    }
+    return 0;
+}
+
+static int on_curl_close(void *clientp, curl_socket_t fd)
+{
+    struct tg_worker *w = clientp;
+
+    if ((size_t)fd < w->fd_cap) {
+        w->fd_registered[fd] = 0;
+        w->fd_wanted[fd] = 0;
+        w->fd_events[fd] = 0;
+    }
+    return close(fd); /* also leaves the epoll set */
+}
+
+void tg_worker_curl_easy_setup(struct tg_worker *w, CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_curl_close);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, w);
+}
+
+static void curl_messages(struct tg_worker *w)
+{
+    CURLMsg *m;
+    int left;
+
+    while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE) {
+            continue;
+        }
+        struct tg_conn *c = NULL;
+        CURLcode rc = m->data.result;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+        if (c != NULL) {
+            tg_upstream_done(c, rc);
+        }
+    }
+}
+
+static void curl_timeout_action(struct tg_worker *w)
+{
+    int running;
+
+    w->curl_kick = false;
+    w->curl_deadline_ns = -1;
+    curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    curl_messages(w);
+}
+
+static void curl_event(struct tg_worker *w, int fd, uint32_t events)
+{
+    int running;
+
+    if ((size_t)fd < w->fd_cap && !w->fd_wanted[fd]) {
+        /* An idle pooled connection became readable (upstream closed it):
+         * stop watching; curl checks it before any reuse. */
+        epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+        w->fd_registered[fd] = 0;
+        return;
+    }
+    int flags = ((events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) ? CURL_CSELECT_IN : 0) |
+                ((events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
+                ((events & EPOLLERR) ? CURL_CSELECT_ERR : 0);
+    curl_multi_socket_action(w->multi, fd, flags, &running);
+}
+
+/* ---- MHD -------------------------------------------------------------------- */
+
+static void run_mhd_and_curl(struct tg_worker *w, bool mhd_ready)
+{
+    for (int round = 0; round < INNER_ROUNDS; round++) {
+        if (mhd_ready || w->resume_pending) {
+            mhd_ready = false;
+            w->resume_pending = false;
+            MHD_run(w->mhd);
+            MHD_UNSIGNED_LONG_LONG t;
+            if (MHD_get_timeout(w->mhd, &t) == MHD_YES) {
+                mhd_ready = t == 0;
+                w->mhd_deadline_ns = tg_now_ns() + (int64_t)t * 1000000;
+            } else {
+                w->mhd_deadline_ns = -1;
+            }
+        }
+        if (w->curl_kick) {
+            curl_timeout_action(w);
+        }
+        if (!mhd_ready && !w->resume_pending && !w->curl_kick) {
+            return;
+        }
+    }
+    /* Still busy: come back without sleeping. */
+    w->mhd_deadline_ns = tg_now_ns();
+}
+
+/* ---- timers, draining, the loop ---------------------------------------- */
+
+static void tick(struct tg_worker *w, int64_t now)
+{
+    struct tg_conn *c = w->active;
+
+    while (c != NULL) {
+        struct tg_conn *next = c->next; /* c may leave the list */
+        tg_upstream_check_timeouts(c, now);
+        if (c->suspended && !c->watching_client && now - c->suspended_ns > WATCH_AFTER_NS) {
+            watch_client(c);
+        }
+        c = next;
+    }
+    if (w->log.len > 0) {
+        tg_logbuf_flush(&w->log);
+    }
+    w->next_tick_ns = now + TICK_NS;
+}
+
+static void begin_drain(struct tg_worker *w)
+{
+    w->draining = true;
+    w->drain_deadline_ns = tg_now_ns() + w->cfg->shutdown_timeout_ms * 1000000;
+    MHD_socket fd = MHD_quiesce_daemon(w->mhd);
+    if (fd != MHD_INVALID_SOCKET) {
+        close(fd);
+    }
+    w->listen_fd = -1;
+}
+
+static int epoll_timeout_ms(struct tg_worker *w, int64_t now)
+{
+    int64_t deadline = -1;
+
+    if (w->curl_kick || w->resume_pending) {
+        return 0;
+    }
+    int64_t candidates[4] = {
+        w->curl_deadline_ns,
+        w->mhd_deadline_ns,
+        (w->active_count > 0 || w->log.len > 0) ? w->next_tick_ns : -1,
+        w->draining ? w->drain_deadline_ns : -1,
+    };
+    for (int i = 0; i < 4; i++) {
+        if (candidates[i] >= 0 && (deadline < 0 || candidates[i] < deadline)) {
+            deadline = candidates[i];
+        }
+    }
+    if (deadline < 0) {
+        return -1;
+    }
+    if (deadline <= now) {
+        return 0;
+    }
+    int64_t ms = (deadline - now + 999999) / 1000000;
+    return ms > 60000 ? 60000 : (int)ms;
+}
+
+static void *worker_main(void *arg)
+{
+    struct tg_worker *w = arg;
+    struct epoll_event evs[MAX_EVENTS];
+
+    w->next_tick_ns = tg_now_ns() + TICK_NS;
+    for (;;) {
+        int64_t now = tg_now_ns();
+        int n = epoll_wait(w->epfd, evs, MAX_EVENTS, epoll_timeout_ms(w, now));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            fprintf(stderr, "tracegate: worker %d: epoll_wait: %s\n", w->id, strerror(errno));
+            break;
+        }
+        bool mhd_ready = false;
+        for (int i = 0; i < n; i++) {
+            int t = (int)(evs[i].data.u64 >> 32);
+            int fd = (int)(uint32_t)evs[i].data.u64;
+            if (t == TAG_MHD) {
+                mhd_ready = true;
+            } else if (t == TAG_CURL) {
+                curl_event(w, fd, evs[i].events);
+            } else if (t == TAG_CLIENT) {
+                struct tg_conn *c = (size_t)fd < w->fd_cap ? w->client_watch[fd] : NULL;
+                if (c != NULL) {
+                    tg_worker_unwatch_client(c);
+                    tg_server_cut(c);
+                }
+            } else if (t == TAG_WAKE) {
+                uint64_t v;
+                if (read(w->wakefd, &v, sizeof(v)) < 0) {
+                    /* nothing to do: the flag below is what counts */
+                }
+                if (atomic_load(&w->stop_requested) && !w->draining) {
+                    begin_drain(w);
+                }
+            }
+        }
+        now = tg_now_ns();
+        if (w->curl_deadline_ns >= 0 && w->curl_deadline_ns <= now) {
+            w->curl_kick = true;
+        }
+        curl_messages(w);
+        if (w->mhd_deadline_ns >= 0 && w->mhd_deadline_ns <= now) {
+            mhd_ready = true;
+        }
+        run_mhd_and_curl(w, mhd_ready);
+        if (now >= w->next_tick_ns) {
+            tick(w, now);
+        }
+        if (w->draining) {
+            if (w->active_count == 0) {
+                break;
+            }
+            if (now >= w->drain_deadline_ns) {
+                /* Cut what is left, let MHD close it, then stop. */
+                for (struct tg_conn *c = w->active; c != NULL; c = c->next) {
+                    w->cut_count++;
+                    tg_server_cut(c);
+                }
+                run_mhd_and_curl(w, true);
+                break;
+            }
+        }
+    }
+    if (w->log.len > 0) {
+        tg_logbuf_flush(&w->log);
+    }
+    return NULL;
+}
+
+/* ---- lifecycle (main thread) ---------------------------------------------- */
+
+int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
+                     struct tg_accesslog *log, struct tg_worker **out)
+{
+    struct tg_worker *w = calloc(1, sizeof(*w));
+    struct rlimit rl;
+    int r = -ENOMEM;
+
+    if (w == NULL) {
+        close(listen_fd);
+        return -ENOMEM;
+    }
+    w->id = id;
+    w->cfg = cfg;
+    w->listen_fd = listen_fd;
+    w->epfd = -1;
+    w->wakefd = -1;
+    w->curl_deadline_ns = -1;
+    w->mhd_deadline_ns = -1;
+    w->log.log = log;
+    w->log.cached_sec = -1;
+    atomic_init(&w->stop_requested, false);
+
+    w->fd_cap = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < 1u << 24) {
+        w->fd_cap = (size_t)rl.rlim_cur;
+    }
+    w->fd_events = calloc(w->fd_cap, sizeof(*w->fd_events));
+    w->fd_registered = calloc(w->fd_cap, 1);
+    w->fd_wanted = calloc(w->fd_cap, 1);
+    w->client_watch = calloc(w->fd_cap, sizeof(*w->client_watch));
+    if (w->fd_events == NULL || w->fd_registered == NULL || w->fd_wanted == NULL ||
+        w->client_watch == NULL) {
+        goto fail;
+    }
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    w->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w->epfd < 0 || w->wakefd < 0) {
+        r = -errno;
+        goto fail;
+    }
+    w->multi = curl_multi_init();
+    if (w->multi == NULL) {
+        goto fail;
+    }
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
+    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)cfg->upstream_keepalive);
+
+    unsigned limit = (unsigned)((cfg->max_connections + (uint64_t)cfg->workers - 1) /
+                                (uint64_t)cfg->workers);
+    w->mhd = tg_server_create(w, listen_fd, limit);
+    if (w->mhd == NULL) {
+        r = -EINVAL;
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(w->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    if (di == NULL) {
+        r = -EINVAL;
+        goto fail;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag(TAG_MHD, di->epoll_fd)};
+    struct epoll_event wev = {.events = EPOLLIN, .data.u64 = tag(TAG_WAKE, w->wakefd)};
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0 ||
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &wev) < 0) {
+        r = -errno;
+        goto fail;
+    }
+    *out = w;
+    return 0;
+
+fail:
+    if (w->mhd == NULL && w->listen_fd >= 0) {
+        close(w->listen_fd);
+        w->listen_fd = -1;
+    }
+    tg_worker_destroy(w);
+    return r;
+}
+
+int tg_worker_start(struct tg_worker *w)
+{
+    int r = pthread_create(&w->thread, NULL, worker_main, w);
+    if (r != 0) {
+        return -r;
+    }
+    w->started = true;
+    return 0;
+}
+
+void tg_worker_stop(struct tg_worker *w)
+{
+    uint64_t one = 1;
+
+    atomic_store(&w->stop_requested, true);
+    if (write(w->wakefd, &one, sizeof(one)) < 0) {
+        /* eventfd write only fails on overflow: a wake is pending anyway */
+    }
+}
+
+int tg_worker_join(struct tg_worker *w)
+{
+    if (w->started) {
+        pthread_join(w->thread, NULL);
+        w->started = false;
+    }
+    return w->cut_count;
+}
+
+void tg_worker_destroy(struct tg_worker *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    if (w->mhd != NULL) {
+        /* Closes idle keep-alive connections; their conns are freed via
+         * the connection-notify callback. */
+        MHD_stop_daemon(w->mhd); /* also closes a listen socket not yet quiesced */
+    }
+    if (w->multi != NULL) {
+        curl_multi_cleanup(w->multi);
+    }
+    for (size_t i = 0; i < w->free_buf_count; i++) {
+        free(w->free_bufs[i]);
+    }
+    if (w->epfd >= 0) {
+        close(w->epfd);
+    }
+    if (w->wakefd >= 0) {
+        close(w->wakefd);
+    }
+    free(w->fd_events);
+    free(w->fd_registered);
+    free(w->fd_wanted);
+    free(w->client_watch);
+    free(w);
+}

@@ -1,0 +1,72 @@
+/*
+ * A worker thread: one epoll loop driving one libmicrohttpd daemon (external
+ * polling) and one curl multi handle (socket API). Requests never leave
+ * their worker, so nothing on the request path takes a lock.
+ *
+ * tg_worker_create/start/stop/join are called from the main thread; every
+ * other function here runs on the worker's own thread.
+ */
+#ifndef TG_WORKER_H
+#define TG_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+
+struct tg_accesslog;
+
+/* Create worker `id` around an already listening socket (ownership of
+ * listen_fd passes to the worker). */
+int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
+                     struct tg_accesslog *log, struct tg_worker **out);
+int tg_worker_start(struct tg_worker *w);
+
+/* Ask the worker to stop accepting and drain (async-signal-unsafe; call
+ * from the main thread). */
+void tg_worker_stop(struct tg_worker *w);
+
+/* Wait for the thread; returns the number of requests cut at the deadline. */
+int tg_worker_join(struct tg_worker *w);
+void tg_worker_destroy(struct tg_worker *w);
+
+/* --- worker-thread API used by server.c and upstream.c --- */
+
+const struct tg_config *tg_worker_config(const struct tg_worker *w);
+CURLM *tg_worker_multi(struct tg_worker *w);
+bool tg_worker_draining(const struct tg_worker *w);
+struct tg_accesslog *tg_worker_log(struct tg_worker *w);
+
+/* Monotonic and wall clock in nanoseconds. */
+int64_t tg_now_ns(void);
+int64_t tg_unix_now_ns(void);
+
+/* A curl transfer was added: drive curl's 0 ms timer in this loop turn. */
+void tg_worker_kick_curl(struct tg_worker *w);
+
+/* Suspend / resume the MHD connection of c, tracking state so neither
+ * happens twice; resume also makes the loop run MHD on its next turn. */
+void tg_worker_suspend(struct tg_conn *c);
+void tg_worker_resume(struct tg_conn *c);
+
+/* Requests in flight, for timeouts and draining. */
+void tg_worker_track(struct tg_conn *c);
+void tg_worker_untrack(struct tg_conn *c);
+
+/* Options every easy handle of this worker shares (socket close hook). */
+void tg_worker_curl_easy_setup(struct tg_worker *w, CURL *e);
+
+/* Watch the client socket of a long-suspended request for a close. */
+void tg_worker_unwatch_client(struct tg_conn *c);
+
+/* Open client connections on this worker (+1 / -1). */
+void tg_worker_conn_count(struct tg_worker *w, int delta);
+
+struct tg_access_entry;
+void tg_worker_log_access(struct tg_worker *w, const struct tg_access_entry *e);
+
+/* Buffers of TG_BUF_BYTES from a small per-worker free list. */
+char *tg_worker_buf_get(struct tg_worker *w);
+void tg_worker_buf_put(struct tg_worker *w, char *buf);
+
+#endif

@@ -1,0 +1,149 @@
+#include "strbuf.h"
+
+#include <math.h>
+#include <string.h>
+
+void tg_strbuf_append(struct tg_strbuf *sb, const char *s, size_t len)
+{
+    if (sb->truncated || sb->cap - sb->len < len) {
+        sb->truncated = true;
+        return;
+    }
+    memcpy(sb->data + sb->len, s, len);
+    sb->len += len;
+}
+
+void tg_strbuf_puts(struct tg_strbuf *sb, const char *s)
+{
+    tg_strbuf_append(sb, s, strlen(s));
+}
+
+void tg_strbuf_putc(struct tg_strbuf *sb, char c)
+{
+    tg_strbuf_append(sb, &c, 1);
+}
+
+void tg_strbuf_u64(struct tg_strbuf *sb, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+
+    do {
+        tmp[sizeof(tmp) - 1 - n] = (char)('0' + v % 10);
+        v /= 10;
+        n++;
+    } while (v != 0);
+    tg_strbuf_append(sb, tmp + sizeof(tmp) - n, n);
+}
+
+void tg_strbuf_i64(struct tg_strbuf *sb, int64_t v)
+{
+    if (v < 0) {
+        tg_strbuf_putc(sb, '-');
+        tg_strbuf_u64(sb, (uint64_t)0 - (uint64_t)v);
+    } else {
+        tg_strbuf_u64(sb, (uint64_t)v);
+    }
+}
+
+void tg_strbuf_fixed(struct tg_strbuf *sb, double v, int decimals)
+{
+    uint64_t scale = 1;
+
+    for (int i = 0; i < decimals; i++) {
+        scale *= 10;
+    }
+    if (!(v >= 0) || v > 1e12) {
+        v = 0;
+    }
+    uint64_t scaled = (uint64_t)llround(v * (double)scale);
+    tg_strbuf_u64(sb, scaled / scale);
+    if (decimals > 0) {
+        char frac[20];
+        uint64_t f = scaled % scale;
+        for (int i = decimals - 1; i >= 0; i--) {
+            frac[i] = (char)('0' + f % 10);
+            f /= 10;
+        }
+        tg_strbuf_putc(sb, '.');
+        tg_strbuf_append(sb, frac, (size_t)decimals);
+    }
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0 if the bytes are not one. */
+static size_t utf8_len(const unsigned char *s, size_t avail)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) {
+            lo = 0xA0;
+        } else if (c == 0xED) {
+            hi = 0x9F;
+        }
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) {
+            lo = 0x90;
+        } else if (c == 0xF4) {
+            hi = 0x8F;
+        }
+    } else {
+        return 0;
+    }
+    if (avail < n || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < n; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+void tg_strbuf_json_string(struct tg_strbuf *sb, const char *s, size_t len,
+                           size_t max_bytes)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    tg_strbuf_putc(sb, '"');
+    while (i < len) {
+        size_t n = utf8_len(p + i, len - i);
+        if (i + (n ? n : 1) > max_bytes) {
+            tg_strbuf_puts(sb, "...");
+            break;
+        }
+        if (n == 0) {
+            tg_strbuf_puts(sb, "\\ufffd");
+            i++;
+            continue;
+        }
+        if (n > 1) {
+            tg_strbuf_append(sb, s + i, n);
+            i += n;
+            continue;
+        }
+        unsigned char c = p[i++];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            tg_strbuf_append(sb, esc, 2);
+        } else if (c < 0x20 || c == 0x7f) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            tg_strbuf_append(sb, esc, 6);
+        } else {
+            tg_strbuf_putc(sb, (char)c);
+        }
+    }
+    tg_strbuf_putc(sb, '"');
+}

@@ -1,0 +1,50 @@
+/*
+ * Fixed-capacity string builder over caller storage.
+ *
+ * Appends never allocate and never write past cap; an append that does not
+ * fit sets `truncated` and writes nothing more, so a caller checks once at
+ * the end. The content is not NUL-terminated. Not thread-safe.
+ */
+#ifndef TG_STRBUF_H
+#define TG_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tg_strbuf {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool truncated;
+};
+
+static inline void tg_strbuf_init(struct tg_strbuf *sb, char *data, size_t cap)
+{
+    sb->data = data;
+    sb->len = 0;
+    sb->cap = cap;
+    sb->truncated = false;
+}
+
+void tg_strbuf_append(struct tg_strbuf *sb, const char *s, size_t len);
+void tg_strbuf_puts(struct tg_strbuf *sb, const char *s);
+void tg_strbuf_putc(struct tg_strbuf *sb, char c);
+void tg_strbuf_u64(struct tg_strbuf *sb, uint64_t v);
+void tg_strbuf_i64(struct tg_strbuf *sb, int64_t v);
+
+/* Append v with exactly `decimals` digits after the point (v >= 0). */
+void tg_strbuf_fixed(struct tg_strbuf *sb, double v, int decimals);
+
+/*
+ * Append s[0..len) as a JSON string literal, quotes included. Quotes,
+ * backslashes and every control character are escaped, and bytes that are
+ * not valid UTF-8 become U+FFFD, so the result is always one valid JSON
+ * line whatever the input (no CR or LF can get through). If the literal
+ * would exceed max_bytes of input, the input is cut at a character
+ * boundary and "..." is appended inside the quotes.
+ */
+void tg_strbuf_json_string(struct tg_strbuf *sb, const char *s, size_t len,
+                           size_t max_bytes);
+
+#endif
