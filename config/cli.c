@@ -52,7 +52,7 @@ static int parse_workers(const char *s, struct tg_diag *diag)
     errno = 0;
     v = strtol(s, &end, 10);
     if (errno != 0 || end == s || *end != '\0' || v < 1 || v > 256) {
-        tg_diag_add(diag, "--workers: expected an integer between 1 and 256, got \"%s\"", s);
+        tg_diag_add(diag, "tracegate: --workers: expected an integer between 1 and 256, got \"%s\"", s);
         return 0;
     }
     return (int)v;
@@ -116,15 +116,15 @@ int tg_cli_parse(int argc, char **argv, struct tg_cli *cli, struct tg_diag *diag
             cli->version = true;
             break;
         case ':':
-            tg_diag_add(diag, "%s: needs a value", argv[optind - 1]);
+            tg_diag_add(diag, "tracegate: %s: needs a value", argv[optind - 1]);
             break;
         default:
-            tg_diag_add(diag, "unknown option \"%s\" (see --help)", argv[optind - 1]);
+            tg_diag_add(diag, "tracegate: unknown option \"%s\" (see --help)", argv[optind - 1]);
             break;
         }
     }
     if (optind < argc) {
-        tg_diag_add(diag, "unexpected argument \"%s\" (see --help)", argv[optind]);
+        tg_diag_add(diag, "tracegate: unexpected argument \"%s\" (see --help)", argv[optind]);
     }
     return diag->count > 0 ? -EINVAL : 0;
 }

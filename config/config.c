@@ -564,7 +564,7 @@ static void flag_route(struct tg_config *cfg, const char *prefix, size_t prefix_
         return;
     }
     if (!valid_prefix(p)) {
-        tg_diag_add(diag, "%s: prefix \"%s\" must start with \"/\" and contain no spaces, controls, '?' or '#'",
+        tg_diag_add(diag, "tracegate: %s: prefix \"%s\" must start with \"/\" and contain no spaces, controls, '?' or '#'",
                     flag, p);
         free(p);
         return;
@@ -573,7 +573,7 @@ static void flag_route(struct tg_config *cfg, const char *prefix, size_t prefix_
     if (r == NULL) {
         if (add_route(cfg, &r) < 0) {
             free(p);
-            tg_diag_add(diag, "%s: too many routes", flag);
+            tg_diag_add(diag, "tracegate: %s: too many routes", flag);
             return;
         }
         r->prefix = p;
@@ -586,7 +586,7 @@ static void flag_route(struct tg_config *cfg, const char *prefix, size_t prefix_
     }
     r->upstream = strdup(url);
     if (r->upstream == NULL || parse_upstream(r) < 0) {
-        tg_diag_add(diag, "%s: \"%s\" is not an http:// or https:// URL with a host and no query",
+        tg_diag_add(diag, "tracegate: %s: \"%s\" is not an http:// or https:// URL with a host and no query",
                     flag, url);
     }
 }
@@ -595,7 +595,7 @@ static void apply_flags(struct tg_config *cfg, const struct tg_cli *cli, struct 
 {
     if (cli->listen != NULL &&
         parse_listen(cli->listen, &cfg->listen_host, &cfg->listen_port) < 0) {
-        tg_diag_add(diag, "--listen: expected HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), got \"%s\"",
+        tg_diag_add(diag, "tracegate: --listen: expected HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), got \"%s\"",
                     cli->listen);
     }
     if (cli->workers > 0) {
@@ -612,7 +612,7 @@ static void apply_flags(struct tg_config *cfg, const struct tg_cli *cli, struct 
         const char *arg = cli->route_args[i];
         const char *eq = strchr(arg, '=');
         if (eq == NULL) {
-            tg_diag_add(diag, "--route: expected PREFIX=URL, got \"%s\"", arg);
+            tg_diag_add(diag, "tracegate: --route: expected PREFIX=URL, got \"%s\"", arg);
             continue;
         }
         flag_route(cfg, arg, (size_t)(eq - arg), eq + 1, "--route", diag);
@@ -626,7 +626,7 @@ static int by_prefix_len_desc(const void *a, const void *b)
 }
 
 /* Fill inherited per-route values and order routes for matching. */
-static void finalize(struct tg_config *cfg, struct tg_diag *diag)
+static void finalize(struct tg_config *cfg, const char *path, struct tg_diag *diag)
 {
     for (size_t i = 0; i < cfg->route_count; i++) {
         struct tg_route_conf *r = &cfg->routes[i];
@@ -652,8 +652,13 @@ static void finalize(struct tg_config *cfg, struct tg_diag *diag)
         qsort(cfg->routes, cfg->route_count, sizeof(*cfg->routes), by_prefix_len_desc);
     }
     if (cfg->route_count == 0) {
-        tg_diag_add(diag, "no upstream configured: give --upstream URL, --route PREFIX=URL, "
-                          "or \"upstream\"/\"routes\" in the config file");
+        if (path != NULL) {
+            tg_diag_add(diag, "%s:1:1: no upstream configured: set \"upstream\" or \"routes\" "
+                              "(or give --upstream URL / --route PREFIX=URL)", path);
+        } else {
+            tg_diag_add(diag, "tracegate: no upstream configured: give --upstream URL, "
+                              "--route PREFIX=URL or --config FILE");
+        }
     }
     if (cfg->max_connections < (uint64_t)cfg->workers) {
         cfg->max_connections = (uint64_t)cfg->workers;
@@ -678,7 +683,7 @@ int tg_config_build(const struct tg_cli *cli, struct tg_config **out,
     }
     apply_flags(cfg, cli, diag);
     if (diag->count == 0) {
-        finalize(cfg, diag);
+        finalize(cfg, cli->config_path, diag);
     }
     if (diag->count > 0) {
         tg_config_destroy(cfg);
