@@ -546,7 +546,7 @@ static void set_defaults(struct tg_config *cfg)
     cfg->workers = cpus < 1 ? 1 : cpus > 64 ? 64 : (int)cpus;
     cfg->access_log = strdup("-");
     cfg->max_connections = 10000;
-    cfg->max_header_bytes = 16384;
+    cfg->max_header_bytes = 8192;
     cfg->max_body_bytes = 0;
     cfg->client_timeout_ms = 60000;
     cfg->connect_timeout_ms = 5000;

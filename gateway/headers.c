@@ -28,18 +28,31 @@ bool tg_headers_is_hop_by_hop(const char *name, size_t len)
            (len >= 6 && strncasecmp(name, "proxy-", 6) == 0);
 }
 
+/* tchar of RFC 9110 5.6.2, as a table: header names are checked on every
+ * request and response. */
+static const unsigned char tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+    ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,
+    ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+    ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+    ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+    ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 bool tg_headers_is_token(const char *s, size_t len)
 {
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-
     if (len == 0) {
         return false;
     }
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                  (c >= 'A' && c <= 'Z') || (c != 0 && strchr(extra, c) != NULL);
-        if (!ok) {
+        if (!tchar[(unsigned char)s[i]]) {
             return false;
         }
     }
@@ -231,8 +244,11 @@ int tg_headers_build_request(struct tg_conn *c, struct curl_slist **out)
     }
     push(&s, "Via", 3, TG_VIA_VALUE, sizeof(TG_VIA_VALUE) - 1);
 
-    /* Keep curl from adding headers the client did not send. */
-    suppress(&s, "Expect");
+    /* Keep curl from adding headers the client did not send (it adds
+     * Expect only to requests with a body). */
+    if (c->has_body) {
+        suppress(&s, "Expect");
+    }
     if (!s.has_accept) {
         suppress(&s, "Accept");
     }

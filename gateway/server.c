@@ -541,9 +541,11 @@ struct MHD_Daemon *tg_server_create(struct tg_worker *w, int listen_fd, unsigned
 {
     const struct tg_config *cfg = tg_worker_config(w);
     unsigned timeout_s = (unsigned)((cfg->client_timeout_ms + 999) / 1000);
-    /* The pool holds the request head plus MHD's read and write buffers;
-     * the exact header limit is enforced in request_begin. */
-    size_t pool = (size_t)cfg->max_header_bytes + 16 * 1024;
+    /* The pool holds the request head and then the response head; MHD
+     * zeroes the whole pool on every keep-alive request, so it is kept to
+     * what those two need. The exact request limit is enforced in
+     * request_begin, the response limit in headers.c. */
+    size_t pool = (size_t)cfg->max_header_bytes + TG_MAX_RESPONSE_HEADER_BYTES + 1024;
 
     return MHD_start_daemon(
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO, 0, NULL, NULL,

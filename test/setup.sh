@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install what tracegate needs on Debian bookworm (as root) and build it.
+#   test/setup.sh          build dependencies + test dependencies, then build
+#   BUILD_DIR=... test/setup.sh   build somewhere else (default: build/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # build
+  gcc pkg-config meson ninja-build
+  libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libprotobuf-c-dev protobuf-c-compiler
+  # tests, demo and benchmarks
+  curl python3 python3-pytest python3-aiohttp python3-psutil procps
+  nginx-light wrk strace util-linux
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=900 update -q
+  apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+build=${BUILD_DIR:-build}
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" ${MESON_ARGS:-} >/dev/null
+fi
+ninja -C "$build" >/dev/null
+echo "setup: built $build/gateway/tracegate"
