@@ -7,6 +7,9 @@ nginx serving a 3-byte and a 16 KiB body. Both proxies run one worker,
 pinned to CPU 0, with upstream keep-alive large enough never to reconnect;
 wrk and the upstream share CPU 1.
 
+Both proxies do the same header work: keep the client's Host, add
+X-Forwarded-For/-Proto/-Host and Via to the request, Via to the response.
+
 The figure that holds on a shared, noisy machine is proxy CPU time per
 request: utime+stime of the proxy's processes (from /proc/PID/stat) over
 the requests wrk completed. Syscalls per request come from a separate,
@@ -167,8 +170,13 @@ def main():
                     proxy_pass http://backend;
                     proxy_http_version 1.1;
                     proxy_set_header Connection "";
+                    proxy_set_header Host $http_host;
+                    # the same headers tracegate adds to every request
                     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-                    proxy_set_header Host $host;
+                    proxy_set_header X-Forwarded-Proto $scheme;
+                    proxy_set_header X-Forwarded-Host $http_host;
+                    proxy_set_header Via "1.1 tracegate";
+                    add_header Via "1.1 tracegate";
                 }}
             }}""".format(up=up_port, p=ng_port, log=log_ng))
         procs.append(ng)

@@ -20,7 +20,7 @@ def check(path):
                           capture_output=True, text=True, timeout=10)
 
 
-@pytest.mark.parametrize("path", sorted((CASES / "valid").glob("*.json")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((CASES / "valid").glob("*.json")) + sorted((REPO / "config").glob("*.json")), ids=lambda p: p.name)
 def test_valid_config_is_accepted(path):
     r = check(path)
     assert r.returncode == 0, r.stderr
