@@ -98,6 +98,7 @@ struct tg_conn {
     bool upstream_failed;             /* transfer ended in an error */
     bool recv_paused;                 /* curl write callback returned PAUSE */
     bool collect;                     /* whole body fits: answer from a buffer */
+    struct tg_conn *collect_next;     /* worker's list to confirm `collect` */
     bool no_body;
     int upstream_status;
     const char *upstream_error;       /* set by a callback that aborted */

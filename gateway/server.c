@@ -144,7 +144,14 @@ static enum MHD_Result queue_upstream(struct tg_conn *c)
             r = MHD_create_response_from_callback((uint64_t)c->content_length, 1024,
                                                   read_body, c, NULL);
         } else if (c->head) {
+            /* Length unknown (the GET would be chunked or close-delimited).
+             * MHD 0.9.75 sends a chunk terminator after a chunked HEAD head,
+             * which would desynchronise the connection; HTTP/1.0-style
+             * framing sends no body, at the price of this connection. */
             r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, read_body, c, NULL);
+            if (r != NULL) {
+                MHD_set_response_options(r, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END);
+            }
         } else {
             r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         }
@@ -352,6 +359,12 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method)
         }
         c->has_body = true;
         c->body_length = (int64_t)len;
+    }
+    if (c->head && c->has_body && c->body_length != 0) {
+        /* RFC 9110 9.3.2: content in HEAD has no defined meaning and is a
+         * known request-smuggling vector; refuse rather than guess. */
+        local(c, 400, true, "a HEAD request must not carry a body");
+        return queue_local(c);
     }
     uint64_t max = c->route->max_body_bytes;
     if (max > 0 && c->has_body && c->body_length >= 0 && len > max) {

@@ -142,7 +142,9 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
         c->no_body = c->head || s == 204 || s == 304 || c->content_length == 0;
         c->collect = !c->no_body && c->content_length > 0 &&
                      c->content_length <= TG_BUF_BYTES;
-        if (!c->no_body && !c->collect) {
+        if (c->collect) {
+            tg_worker_confirm_collect(c);
+        } else if (!c->no_body) {
             /* Streaming: the client gets headers now, body as it comes. */
             tg_worker_resume(c);
         }

@@ -69,6 +69,7 @@ struct tg_worker {
     struct tg_conn **client_watch;
 
     struct tg_conn *active;     /* requests in flight */
+    struct tg_conn *collecting; /* see tg_worker_confirm_collect */
     size_t active_count;
     size_t conn_count;
 
@@ -166,6 +167,29 @@ void tg_worker_untrack(struct tg_conn *c)
     c->prev = c->next = NULL;
     c->listed = false;
     w->active_count--;
+}
+
+void tg_worker_confirm_collect(struct tg_conn *c)
+{
+    c->collect_next = c->w->collecting;
+    c->w->collecting = c;
+}
+
+/* A small body that did not come with its headers may come slowly (a
+ * server trickling a known-length body): stream it rather than make the
+ * client wait for all of it. */
+static void confirm_collects(struct tg_worker *w)
+{
+    while (w->collecting != NULL) {
+        struct tg_conn *c = w->collecting;
+        w->collecting = c->collect_next;
+        c->collect_next = NULL;
+        if (c->collect && !c->upstream_done &&
+            (int64_t)(c->down.wpos - c->down.rpos) < c->content_length) {
+            c->collect = false;
+            tg_worker_resume(c);
+        }
+    }
 }
 
 /* ---- suspend / resume ------------------------------------------------------- */
@@ -321,6 +345,7 @@ static void curl_timeout_action(struct tg_worker *w)
     w->curl_kick = false;
     w->curl_deadline_ns = -1;
     curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    confirm_collects(w);
     curl_messages(w);
 }
 
@@ -339,6 +364,7 @@ static void curl_event(struct tg_worker *w, int fd, uint32_t events)
                 ((events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
                 ((events & EPOLLERR) ? CURL_CSELECT_ERR : 0);
     curl_multi_socket_action(w->multi, fd, flags, &running);
+    confirm_collects(w);
 }
 
 /* ---- MHD -------------------------------------------------------------------- */

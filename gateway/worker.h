@@ -65,6 +65,11 @@ void tg_worker_conn_count(struct tg_worker *w, int delta);
 struct tg_access_entry;
 void tg_worker_log_access(struct tg_worker *w, const struct tg_access_entry *e);
 
+/* c's response looks small enough to send in one write; after the curl
+ * step that delivered its headers the worker checks the body arrived in the
+ * same step, and otherwise turns the response into a stream. */
+void tg_worker_confirm_collect(struct tg_conn *c);
+
 /* Buffers of TG_BUF_BYTES from a small per-worker free list. */
 char *tg_worker_buf_get(struct tg_worker *w);
 void tg_worker_buf_put(struct tg_worker *w, char *buf);
