@@ -210,7 +210,10 @@ static void request_finish(struct tg_conn *c, bool client_aborted)
             .path = c->target != NULL ? c->target : "",
             .path_len = c->target_len,
             .route = c->route != NULL ? c->route->prefix : NULL,
-            .status = c->status != 0 && !client_aborted ? c->status : 499,
+            /* What the client got; a local answer that could not be sent
+             * (MHD cannot answer mid-upload) is logged as decided. */
+            .status = c->status != 0 && !client_aborted ? c->status
+                      : c->local_status != 0 ? c->local_status : 499,
             .upstream_status = c->upstream_status,
             .bytes_in = c->body_bytes,
             .bytes_out = c->bytes_out,

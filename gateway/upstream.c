@@ -206,6 +206,7 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
     size_t take = avail < max ? avail : max;
     memcpy(buf, b->data + b->rpos, take);
     b->rpos += take;
+    c->last_upstream_ns = tg_now_ns(); /* upload progress counts as activity */
     if (b->rpos == b->wpos) {
         b->rpos = b->wpos = 0;
     }
@@ -315,37 +316,42 @@ void tg_upstream_unpause(struct tg_conn *c)
     curl_easy_pause(c->easy, mask);
 }
 
+/* Stop the transfer for a timeout: answer 504 if nothing was sent yet,
+ * otherwise cut the response. */
+static void expire(struct tg_conn *c, const char *what, int64_t limit_ms)
+{
+    remove_transfer(c);
+    c->upstream_failed = true;
+    c->upstream_done = true;
+    tg_server_fail(c, 504, "upstream %s %s %lld ms", c->route->upstream_authority, what,
+                   (long long)limit_ms);
+    tg_worker_resume(c);
+}
+
 void tg_upstream_check_timeouts(struct tg_conn *c, int64_t now)
 {
     const struct tg_route_conf *r = c->route;
+    int64_t idle_ns = r->idle_timeout_ms * 1000000;
 
     if (!c->in_multi) {
         return;
     }
-    if (!c->headers_done) {
-        /* The wait for headers starts once the whole body is sent. */
-        if (c->has_body && !c->upload_done) {
-            return;
+    if (!c->headers_done && c->has_body && !c->upload_done) {
+        /* Still uploading: the header wait has not begun, but an upstream
+         * that stops reading the body is caught as idle. */
+        if (c->suspended && now - c->last_upstream_ns > idle_ns) {
+            c->local_close = true; /* the rest of the body is not wanted */
+            expire(c, "stopped reading the request body for", r->idle_timeout_ms);
         }
+    } else if (!c->headers_done) {
         int64_t since = c->upload_done_ns > c->upstream_start_ns ? c->upload_done_ns
                                                                   : c->upstream_start_ns;
         if (now - since > r->header_timeout_ms * 1000000) {
-            remove_transfer(c);
-            c->upstream_failed = true;
-            c->upstream_done = true;
-            tg_server_fail(c, 504, "upstream %s sent no response headers within %lld ms",
-                           r->upstream_authority, (long long)r->header_timeout_ms);
-            tg_worker_resume(c);
+            expire(c, "sent no response headers within", r->header_timeout_ms);
         }
-    } else if (!c->recv_paused && now - c->last_upstream_ns > r->idle_timeout_ms * 1000000) {
-        remove_transfer(c);
-        c->upstream_failed = true;
-        c->upstream_done = true;
-        if (c->state == RQ_UPSTREAM) {
-            tg_server_fail(c, 504, "upstream %s sent nothing for %lld ms",
-                           r->upstream_authority, (long long)r->idle_timeout_ms);
-        }
-        tg_worker_resume(c);
+    } else if (!c->recv_paused && now - c->last_upstream_ns > idle_ns) {
+        /* recv_paused: the client is the slow side, not the upstream. */
+        expire(c, "sent nothing for", r->idle_timeout_ms);
     }
 }
 
