@@ -330,12 +330,12 @@ static void expire(struct tg_conn *c, const char *what, int64_t limit_ms)
 
 void tg_upstream_check_timeouts(struct tg_conn *c, int64_t now)
 {
+    if (!c->in_multi) {
+        return; /* also: no route yet while the request head is arriving */
+    }
     const struct tg_route_conf *r = c->route;
     int64_t idle_ns = r->idle_timeout_ms * 1000000;
 
-    if (!c->in_multi) {
-        return;
-    }
     if (!c->headers_done && c->has_body && !c->upload_done) {
         /* Still uploading: the header wait has not begun, but an upstream
          * that stops reading the body is caught as idle. */
