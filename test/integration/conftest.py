@@ -1,0 +1,346 @@
+"""Fixtures for tracegate's integration tests.
+
+Every test runs real processes on 127.0.0.1: the tracegate binary (from
+$TRACEGATE_BIN, default <repo>/build/gateway/tracegate) and one or more
+test/upstream/server.py processes, each on a free port. Every process a test
+starts is stopped by its PID when the test ends, pass or fail, by the fixture
+finalizers below. Nothing sleeps for a fixed time: waits are polls on a
+condition with a deadline.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+UPSTREAM_DIR = REPO / "test" / "upstream"
+UPSTREAM_SERVER = UPSTREAM_DIR / "server.py"
+TRACEGATE_BIN = os.environ.get("TRACEGATE_BIN",
+                               str(REPO / "build" / "gateway" / "tracegate"))
+PYTHON = sys.executable
+
+sys.path.insert(0, str(UPSTREAM_DIR))
+import pattern  # noqa: E402,F401  (re-exported for the tests)
+
+READY_RE = re.compile(r"tracegate: listening on http://([^:\s]+):(\d+) \((\d+) workers?\)")
+
+
+def free_port():
+    """A port nothing listens on right now (bound to 0 and released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(cond, timeout, what, interval=0.01):
+    """Poll cond() until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+class LineReader:
+    """Collects the lines of a child's pipe on a thread; lets tests wait on them."""
+
+    def __init__(self, pipe, name):
+        self._pipe = pipe
+        self._lines = []
+        self._cond = threading.Condition()
+        self.closed = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        for raw in iter(self._pipe.readline, b""):
+            with self._cond:
+                self._lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+    def lines(self):
+        with self._cond:
+            return list(self._lines)
+
+    def wait_for(self, pred, timeout, what):
+        """Return the first line for which pred(line) is true, waiting up to timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self._lines:
+                    if pred(line):
+                        return line
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    raise AssertionError("no line with %s within %.1fs; last lines: %r"
+                                         % (what, timeout, self._lines[-20:]))
+                self._cond.wait(left)
+
+    def wait_count(self, pred, count, timeout, what):
+        """Wait until at least count lines satisfy pred; return them."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                got = [line for line in self._lines if pred(line)]
+                if len(got) >= count:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    raise AssertionError("only %d of %d lines with %s within %.1fs"
+                                         % (len(got), count, what, timeout))
+                self._cond.wait(left)
+
+    def join(self, timeout):
+        self._thread.join(timeout)
+
+
+class Proc:
+    """A child process that is always stopped by its PID."""
+
+    def __init__(self, cmd, name):
+        self.cmd = [str(c) for c in cmd]
+        self.name = name
+        self.popen = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.pid = self.popen.pid
+        self.stdout = LineReader(self.popen.stdout, name + "-stdout")
+        self.stderr = LineReader(self.popen.stderr, name + "-stderr")
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def wait_exit(self, timeout):
+        return self.popen.wait(timeout)
+
+    def stop(self, grace=2.0):
+        """SIGTERM, then SIGKILL after grace seconds; both by PID."""
+        if self.popen.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.popen.wait(10)
+            except ProcessLookupError:
+                pass
+        self.stdout.join(2)
+        self.stderr.join(2)
+        self.popen.stdout.close()
+        self.popen.stderr.close()
+
+
+class Upstream(Proc):
+    def __init__(self, name):
+        super().__init__([PYTHON, UPSTREAM_SERVER, "--port", "0", "--name", name],
+                         "upstream-" + name)
+        line = self.stdout.wait_for(lambda l: l.startswith("PORT "), 10, "PORT")
+        self.port = int(line.split()[1])
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.server_name = name
+
+    def wait_closed(self, conn_id, timeout):
+        self.stdout.wait_for(lambda l: l == "CLOSED %d" % conn_id, timeout,
+                             "CLOSED %d" % conn_id)
+
+    def wait_requests(self, count, timeout, target=None):
+        def pred(l):
+            if not l.startswith("REQ "):
+                return False
+            return target is None or l.split(" ", 3)[3] == target
+        return self.stdout.wait_count(pred, count, timeout, "REQ %s" % (target or ""))
+
+
+class Tracegate(Proc):
+    def __init__(self, cmd, port):
+        super().__init__(cmd, "tracegate")
+        self.port = port
+        self.url = "http://127.0.0.1:%d" % port
+        self.expect_exit = False
+
+    def wait_ready(self, timeout=10.0):
+        """Ready when the listening line is printed or the port accepts a connection."""
+        def ready():
+            if any(READY_RE.search(l) for l in self.stderr.lines()):
+                return True
+            if not self.alive():
+                raise AssertionError("tracegate exited with %r before it was ready; "
+                                     "stderr: %r" % (self.popen.returncode,
+                                                     self.stderr.lines()[-20:]))
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+        wait_until(ready, timeout, "tracegate to listen on port %d" % self.port)
+
+    def access_log(self):
+        """Parsed JSON access-log lines printed on stdout so far."""
+        out = []
+        for l in self.stdout.lines():
+            l = l.strip()
+            if l.startswith("{"):
+                out.append(json.loads(l))
+        return out
+
+    def wait_access_log(self, count, timeout=5.0):
+        self.stdout.wait_count(lambda l: l.strip().startswith("{"), count, timeout,
+                               "an access-log JSON object")
+        return self.access_log()
+
+
+def require_binary():
+    if not os.access(TRACEGATE_BIN, os.X_OK):
+        pytest.fail("tracegate binary not found or not executable at %s "
+                    "(build it, or set TRACEGATE_BIN)" % TRACEGATE_BIN, pytrace=False)
+
+
+@pytest.fixture
+def start_upstream():
+    """start_upstream(name) -> a running Upstream; all are stopped at test end."""
+    procs = []
+
+    def start(name="A"):
+        up = Upstream(name)
+        procs.append(up)
+        return up
+
+    yield start
+    for p in procs:
+        p.stop(grace=2.0)
+
+
+@pytest.fixture
+def upstream(start_upstream):
+    return start_upstream("A")
+
+
+@pytest.fixture
+def start_tracegate(tmp_path):
+    """start_tracegate(*args, config=None, ready=True) -> a running Tracegate.
+
+    With config (a dict) it is written to a JSON file and passed with --config;
+    "listen" is filled in with a free port unless given. Without config,
+    --listen 127.0.0.1:<free port> is passed. Extra args follow. At the end of
+    the test every instance is stopped by PID; one that died on its own (and
+    was not expected to) turns the test into an error, so a crash cannot hide
+    behind a passing assertion.
+    """
+    require_binary()
+    procs = []
+
+    def start(*args, config=None, ready=True):
+        cmd = [TRACEGATE_BIN]
+        if config is not None:
+            cfg = dict(config)
+            if "listen" not in cfg:
+                cfg["listen"] = "127.0.0.1:%d" % free_port()
+            port = int(cfg["listen"].rsplit(":", 1)[1])
+            path = tmp_path / ("tracegate-%d.json" % len(procs))
+            path.write_text(json.dumps(cfg, indent=2))
+            cmd += ["--config", str(path)]
+        else:
+            port = free_port()
+            cmd += ["--listen", "127.0.0.1:%d" % port]
+        cmd += [str(a) for a in args]
+        tg = Tracegate(cmd, port)
+        procs.append(tg)
+        if ready:
+            try:
+                tg.wait_ready()
+            except AssertionError:
+                tg.expect_exit = True  # already reported; not a second error
+                raise
+        return tg
+
+    yield start
+
+    died = []
+    for tg in procs:
+        rc = tg.popen.poll()
+        if rc is not None and not tg.expect_exit:
+            died.append("tracegate (pid %d) exited on its own with %r" % (tg.pid, rc))
+        tg.stop(grace=2.0)
+        print("---- tracegate pid %d: %s\n---- stderr (last 50 lines):\n%s"
+              % (tg.pid, " ".join(tg.cmd), "\n".join(tg.stderr.lines()[-50:])))
+    if died:
+        pytest.fail("; ".join(died), pytrace=False)
+
+
+@pytest.fixture
+def tg(start_tracegate, upstream):
+    """tracegate with its default route to the upstream fixture."""
+    return start_tracegate("--upstream", upstream.url)
+
+
+def process_tree(pid):
+    """The tracegate process and any worker processes it forked."""
+    import psutil
+    p = psutil.Process(pid)
+    return [p] + p.children(recursive=True)
+
+
+def vm_hwm_kib(pid):
+    """Peak resident set size (VmHWM) of a process, in KiB, from /proc."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM for pid %d" % pid)
+
+
+class RssSampler:
+    """Samples the summed RSS of a process tree on a thread while a test streams.
+
+    Sampling can miss a short spike, so tests also read each process's VmHWM
+    (the kernel's own peak) with peak_hwm_bytes() before the process is stopped.
+    """
+
+    def __init__(self, pid, interval=0.01):
+        self.pid = pid
+        self.interval = interval
+        self.peak = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psutil
+        while not self._stop.is_set():
+            total = 0
+            try:
+                for p in process_tree(self.pid):
+                    total += p.memory_info().rss
+            except psutil.Error:
+                pass
+            self.peak = max(self.peak, total)
+            self.samples += 1
+            self._stop.wait(self.interval)
+
+    def peak_hwm_bytes(self):
+        return max(vm_hwm_kib(p.pid) for p in process_tree(self.pid)) * 1024
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
