@@ -24,18 +24,38 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arena.h"
 #include "config.h"
 
 struct tg_worker;
 
-/* Bounded byte buffer: bytes live in data[rpos..wpos), cap is fixed. */
+/* Bounded byte buffer: bytes live in data[rpos..wpos) of data[0..cap).
+ * Streaming buffers come from the worker's pool (pooled); a body sent in one
+ * piece gets exactly its length from the request arena. */
 struct tg_buf {
     char *data;
     size_t rpos;
     size_t wpos;
+    size_t cap;
+    bool pooled;
 };
+
+static inline size_t tg_buf_room(const struct tg_buf *b)
+{
+    return b->cap - (b->wpos - b->rpos);
+}
+
+/* Make room at the end by moving unread bytes to the front. */
+static inline void tg_buf_compact(struct tg_buf *b)
+{
+    if (b->rpos > 0) {
+        memmove(b->data, b->data + b->rpos, b->wpos - b->rpos);
+        b->wpos -= b->rpos;
+        b->rpos = 0;
+    }
+}
 
 /* Both directions use buffers of this size; the download side must hold a
  * whole curl chunk (CURLOPT_BUFFERSIZE) because a paused write is

@@ -184,11 +184,10 @@ static enum MHD_Result queue_upstream(struct tg_conn *c)
 
 static void release_buf(struct tg_conn *c, struct tg_buf *b)
 {
-    if (b->data != NULL) {
+    if (b->pooled) {
         tg_worker_buf_put(c->w, b->data);
     }
-    b->data = NULL;
-    b->rpos = b->wpos = 0;
+    *b = (struct tg_buf){0}; /* arena-backed data goes with the arena */
 }
 
 /* Log the request and make the connection ready for the next one. */
@@ -404,17 +403,19 @@ static enum MHD_Result request_body(struct tg_conn *c, const char *data, size_t 
         return discard(c, size);
     }
     struct tg_buf *b = &c->up;
-    if (b->data == NULL && (b->data = tg_worker_buf_get(c->w)) == NULL) {
-        tg_upstream_abort(c);
-        local(c, 503, true, "out of memory for the request body");
-        return discard(c, size);
+    if (b->data == NULL) {
+        if ((b->data = tg_worker_buf_get(c->w)) == NULL) {
+            tg_upstream_abort(c);
+            local(c, 503, true, "out of memory for the request body");
+            return discard(c, size);
+        }
+        b->cap = TG_BUF_BYTES;
+        b->pooled = true;
     }
-    if (b->rpos > 0 && b->wpos == TG_BUF_BYTES) {
-        memmove(b->data, b->data + b->rpos, b->wpos - b->rpos);
-        b->wpos -= b->rpos;
-        b->rpos = 0;
+    if (b->wpos == b->cap) {
+        tg_buf_compact(b);
     }
-    size_t room = TG_BUF_BYTES - b->wpos;
+    size_t room = b->cap - b->wpos;
     size_t n = *size < room ? *size : room;
     memcpy(b->data + b->wpos, data, n);
     b->wpos += n;

@@ -152,11 +152,6 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
     return len;
 }
 
-static size_t buf_free(const struct tg_buf *b)
-{
-    return TG_BUF_BYTES - (b->wpos - b->rpos);
-}
-
 static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 {
     struct tg_conn *c = ud;
@@ -166,19 +161,30 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
     if (c->state != RQ_UPSTREAM && c->state != RQ_RESPONDED) {
         return 0; /* nobody wants this body any more */
     }
-    if (b->data == NULL && (b->data = tg_worker_buf_get(c->w)) == NULL) {
-        c->upstream_error = "out of memory for the response body";
-        return 0;
+    if (b->data == NULL) {
+        /* A body that fits in one write gets exactly its size from the
+         * arena; a stream gets a pooled buffer. */
+        if (c->collect) {
+            b->data = tg_arena_alloc(&c->arena, (size_t)c->content_length);
+            b->cap = (size_t)c->content_length;
+        }
+        if (b->data == NULL) {
+            b->data = tg_worker_buf_get(c->w);
+            b->cap = TG_BUF_BYTES;
+            b->pooled = true;
+        }
+        if (b->data == NULL) {
+            c->upstream_error = "out of memory for the response body";
+            return 0;
+        }
     }
-    if (buf_free(b) < len) {
+    if (tg_buf_room(b) < len) {
         /* curl hands the same chunk again after unpause (<= BUFFERSIZE). */
         c->recv_paused = true;
         return CURL_WRITEFUNC_PAUSE;
     }
-    if (TG_BUF_BYTES - b->wpos < len) {
-        memmove(b->data, b->data + b->rpos, b->wpos - b->rpos);
-        b->wpos -= b->rpos;
-        b->rpos = 0;
+    if (b->cap - b->wpos < len) {
+        tg_buf_compact(b);
     }
     memcpy(b->data + b->wpos, ptr, len);
     b->wpos += len;
@@ -211,7 +217,7 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
         b->rpos = b->wpos = 0;
     }
     /* The handler suspended with body bytes it could not store. */
-    if (!c->upload_done && buf_free(b) >= TG_BUF_BYTES / 2) {
+    if (!c->upload_done && tg_buf_room(b) >= b->cap / 2) {
         tg_worker_resume(c);
     }
     return take;
@@ -302,7 +308,10 @@ void tg_upstream_unpause(struct tg_conn *c)
         return;
     }
     bool send = c->send_paused && (c->upload_done || c->up.wpos > c->up.rpos);
-    bool recv = c->recv_paused && buf_free(&c->down) >= TG_CURL_CHUNK_BYTES;
+    /* A held chunk is at most BUFFERSIZE, and never more than what is left
+     * of a body whose buffer was sized to it. */
+    size_t need = c->down.cap < TG_CURL_CHUNK_BYTES ? c->down.cap : TG_CURL_CHUNK_BYTES;
+    bool recv = c->recv_paused && tg_buf_room(&c->down) >= need;
     if (!send && !recv) {
         return;
     }

@@ -33,7 +33,9 @@ enum { TAG_MHD = 1, TAG_WAKE, TAG_CURL, TAG_CLIENT };
 #define TICK_NS (100 * 1000000LL)
 /* A request suspended this long gets its client socket watched for close. */
 #define WATCH_AFTER_NS (1000 * 1000000LL)
-#define BUF_POOL_MAX 64
+/* Free streaming buffers kept per worker (each TG_BUF_BYTES): enough for
+ * hundreds of concurrent streams without a malloc/free per request. */
+#define BUF_POOL_MAX 256
 #define MAX_EVENTS 256
 /* Rounds of curl <-> MHD hand-offs per loop turn before epoll again. */
 #define INNER_ROUNDS 8
