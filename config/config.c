@@ -42,6 +42,7 @@ static const struct field top_fields[] = {
     {"access_log", K_STRING, TOP(access_log), 0, 0},
     {"max_connections", K_INT, TOP(max_connections), 1, 1000000},
     {"max_header_bytes", K_INT, TOP(max_header_bytes), 1024, 1048576},
+    {"max_response_header_bytes", K_INT, TOP(max_response_header_bytes), 1024, 1048576},
     {"max_body_bytes", K_INT, TOP(max_body_bytes), 0, INT64_MAX},
     {"client_timeout_ms", K_INT, TOP(client_timeout_ms), 1000, MS_MAX},
     {"connect_timeout_ms", K_INT, TOP(connect_timeout_ms), 1, MS_MAX},
@@ -547,6 +548,9 @@ static void set_defaults(struct tg_config *cfg)
     cfg->access_log = strdup("-");
     cfg->max_connections = 10000;
     cfg->max_header_bytes = 8192;
+    /* nginx's default proxy_buffer_size on x86-64; every connection's
+     * memory pool holds this, so it is kept small by default. */
+    cfg->max_response_header_bytes = 4096;
     cfg->max_body_bytes = 0;
     cfg->client_timeout_ms = 60000;
     cfg->connect_timeout_ms = 5000;

@@ -54,6 +54,7 @@ struct tg_config {
     char *access_log;         /* "-" (stdout), "off" or a file path */
     uint64_t max_connections; /* over all workers */
     uint64_t max_header_bytes;
+    uint64_t max_response_header_bytes;
     uint64_t max_body_bytes;  /* default for routes; 0 = unlimited */
     int64_t client_timeout_ms;
     int64_t connect_timeout_ms;

@@ -127,6 +127,7 @@ struct tg_conn {
     struct tg_header *resp_headers;
     struct tg_header **resp_tail;
     size_t resp_header_bytes;
+    size_t resp_header_limit;
     struct tg_buf down;
     int64_t upstream_start_ns;
     int64_t upstream_end_ns;

@@ -331,7 +331,7 @@ int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t le
         return 0;
     }
     c->resp_header_bytes += len + 2;
-    if (c->resp_header_bytes > TG_MAX_RESPONSE_HEADER_BYTES) {
+    if (c->resp_header_bytes > c->resp_header_limit) {
         return TG_ETOOBIG;
     }
     if (line[0] == ' ' || line[0] == '\t') {

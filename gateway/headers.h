@@ -25,11 +25,10 @@
 
 #define TG_VIA_VALUE "1.1 tracegate"
 
-/* Response header block limit; beyond it the answer is 502 (nginx's
- * default proxy_buffer_size is the same 8 KiB). libmicrohttpd builds the
- * response head inside the connection's memory pool, which is sized to hold
- * a maximal request head plus this (see tg_server_create). */
-#define TG_MAX_RESPONSE_HEADER_BYTES (8 * 1024)
+/* The upstream response head may be at most c->resp_header_limit bytes
+ * (config max_response_header_bytes; beyond it the answer is 502).
+ * libmicrohttpd builds the response head inside the connection's memory pool,
+ * which is sized for a maximal request head plus this (tg_server_create). */
 
 /* True for a field that never crosses a proxy (case-insensitive name). */
 bool tg_headers_is_hop_by_hop(const char *name, size_t len);

@@ -562,7 +562,7 @@ struct MHD_Daemon *tg_server_create(struct tg_worker *w, int listen_fd, unsigned
      * zeroes the whole pool on every keep-alive request, so it is kept to
      * what those two need. The exact request limit is enforced in
      * request_begin, the response limit in headers.c. */
-    size_t pool = (size_t)cfg->max_header_bytes + TG_MAX_RESPONSE_HEADER_BYTES + 1024;
+    size_t pool = (size_t)(cfg->max_header_bytes + cfg->max_response_header_bytes) + 1024;
 
     return MHD_start_daemon(
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO, 0, NULL, NULL,

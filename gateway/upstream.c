@@ -107,6 +107,7 @@ int tg_upstream_start(struct tg_conn *c)
     }
     c->content_length = -1;
     c->resp_tail = &c->resp_headers;
+    c->resp_header_limit = tg_worker_config(c->w)->max_response_header_bytes;
     c->upstream_start_ns = tg_now_ns();
     c->last_upstream_ns = c->upstream_start_ns;
     if (curl_multi_add_handle(tg_worker_multi(c->w), e) != CURLM_OK) {

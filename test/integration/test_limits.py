@@ -42,7 +42,7 @@ def test_body_limit_per_route(start_tracegate, upstream):
 
 
 def test_headers_over_default_limit_give_431(tg):
-    # Default max_header_bytes is 16384.
+    # Default max_header_bytes is 8192.
     resp = request(tg.port, "GET", "/echo", headers=[("X-Big", "b" * 20000)])
     assert resp.status == 431, resp
     resp = request(tg.port, "GET", "/echo", headers=[("X-Big", "b" * 8000)])
@@ -110,3 +110,20 @@ def test_client_timeout_closes_a_stalled_request(start_tracegate, upstream):
         elapsed = time.monotonic() - t0
         assert elapsed < 5.0, "stalled client still connected after %.1fs" % elapsed
         assert buf == b"" or buf.startswith(b"HTTP/1.1 408"), buf
+
+
+def test_response_headers_over_limit_give_502(start_tracegate, upstream):
+    """An upstream head larger than max_response_header_bytes (default 4096,
+    nginx's proxy_buffer_size) is refused with 502, never half-forwarded."""
+    tg = start_tracegate(config={"upstream": upstream.url})
+    resp = request(tg.port, "GET", "/big-headers/3000")
+    assert resp.status == 200, resp
+    assert len(resp.get_all("Set-Cookie")) == 30, resp.headers
+    resp = request(tg.port, "GET", "/big-headers/6000")
+    assert resp.status == 502, resp
+    assert b"response headers are too large" in resp.body, resp.body
+    tg2 = start_tracegate(config={"upstream": upstream.url,
+                                  "max_response_header_bytes": 16384})
+    resp = request(tg2.port, "GET", "/big-headers/12000")
+    assert resp.status == 200, resp
+    assert len(resp.get_all("Set-Cookie")) == 120, resp.headers

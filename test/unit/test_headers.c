@@ -10,6 +10,7 @@ static void conn_init(struct tg_conn *c)
     tg_arena_init(&c->arena, c->arena_first, sizeof(c->arena_first), 1 << 20);
     c->resp_tail = &c->resp_headers;
     c->content_length = -1;
+    c->resp_header_limit = 8192;
 }
 
 static int feed(struct tg_conn *c, const char *line)
@@ -104,6 +105,7 @@ static void response_header_block_is_bounded(void)
         r = feed(&c, line);
     }
     CHECK(r == TG_ETOOBIG);
+    CHECK(c.resp_header_bytes > 8192 && c.resp_header_bytes <= 8192 + sizeof(line));
     tg_arena_fini(&c.arena);
 }
 

@@ -350,6 +350,13 @@ async def handle_request(reader, writer, req, conn_id):
             ("Set-Cookie", "c=3; HttpOnly"),
         ], b"cookies\n")
 
+    if seg[0] == "big-headers" and len(seg) == 2:
+        # About N bytes of response headers, in 100-byte Set-Cookie lines.
+        n = int(seg[1])
+        lines = [("Set-Cookie", "k%05d=%s" % (i, "v" * 80)) for i in range(max(1, n // 100))]
+        return await respond(writer, req, conn_id, 200,
+                             [("Content-Type", "text/plain")] + lines, b"big\n")
+
     if seg[0] == "hop-headers":
         return await respond(writer, req, conn_id, 200, [
             ("Content-Type", "text/plain"),
