@@ -86,6 +86,7 @@ struct tg_conn {
     int client_fd;
     char client_ip[INET6_ADDRSTRLEN];
     CURL *easy;                       /* reused by every request on this connection */
+    bool over_limit;                  /* accepted past max_connections: answer 503 */
     struct tg_conn *prev, *next;      /* worker's list of requests in flight */
     bool listed;
 

@@ -330,6 +330,10 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method)
     c->head = strcmp(method, "HEAD") == 0;
     c->state = RQ_UPSTREAM;
 
+    if (c->over_limit) {
+        local(c, 503, true, "too many connections, try again later");
+        return queue_local(c);
+    }
     MHD_get_connection_values_n(c->mhd, MHD_HEADER_KIND, add_size, &hs);
     if (hs.bytes > cfg->max_header_bytes) {
         local(c, 431, true, "request header fields too large");
@@ -545,8 +549,12 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
                           enum MHD_ConnectionNotificationCode toe)
 {
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = conn_create(cls, mc);
-        tg_worker_conn_count(cls, +1);
+        struct tg_conn *c = conn_create(cls, mc);
+        bool over = tg_worker_conn_count(cls, +1);
+        if (c != NULL) {
+            c->over_limit = over;
+        }
+        *socket_context = c;
     } else {
         conn_destroy(*socket_context);
         *socket_context = NULL;

@@ -74,6 +74,7 @@ struct tg_worker {
     struct tg_conn *collecting; /* see tg_worker_confirm_collect */
     size_t active_count;
     size_t conn_count;
+    size_t conn_limit;          /* this worker's share of max_connections */
 
     char *free_bufs[BUF_POOL_MAX];
     size_t free_buf_count;
@@ -107,9 +108,10 @@ CURLM *tg_worker_multi(struct tg_worker *w) { return w->multi; }
 bool tg_worker_draining(const struct tg_worker *w) { return w->draining; }
 void tg_worker_kick_curl(struct tg_worker *w) { w->curl_kick = true; }
 
-void tg_worker_conn_count(struct tg_worker *w, int delta)
+bool tg_worker_conn_count(struct tg_worker *w, int delta)
 {
     w->conn_count += (size_t)(ssize_t)delta;
+    return w->conn_count > w->conn_limit;
 }
 
 void tg_worker_log_access(struct tg_worker *w, const struct tg_access_entry *e)
@@ -582,9 +584,13 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
     curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
     curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)cfg->upstream_keepalive);
 
-    unsigned limit = (unsigned)((cfg->max_connections + (uint64_t)cfg->workers - 1) /
-                                (uint64_t)cfg->workers);
-    w->mhd = tg_server_create(w, listen_fd, limit);
+    w->conn_limit = (size_t)((cfg->max_connections + (uint64_t)cfg->workers - 1) /
+                             (uint64_t)cfg->workers);
+    /* MHD itself stops accepting at its limit, leaving clients waiting in
+     * the backlog; with some headroom above ours, connections past our
+     * limit are accepted and answered 503 instead (server.c). */
+    unsigned mhd_limit = (unsigned)(w->conn_limit + w->conn_limit / 8 + 16);
+    w->mhd = tg_server_create(w, listen_fd, mhd_limit);
     if (w->mhd == NULL) {
         r = -EINVAL;
         goto fail;

@@ -59,8 +59,9 @@ void tg_worker_curl_easy_setup(struct tg_worker *w, CURL *e);
 /* Watch the client socket of a long-suspended request for a close. */
 void tg_worker_unwatch_client(struct tg_conn *c);
 
-/* Open client connections on this worker (+1 / -1). */
-void tg_worker_conn_count(struct tg_worker *w, int delta);
+/* Count client connections on this worker (+1 / -1); true when the count
+ * is now past this worker's share of max_connections. */
+bool tg_worker_conn_count(struct tg_worker *w, int delta);
 
 struct tg_access_entry;
 void tg_worker_log_access(struct tg_worker *w, const struct tg_access_entry *e);
