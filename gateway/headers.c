@@ -279,7 +279,7 @@ static int parse_status(const char *line, size_t len)
     return code >= 100 ? code : -1;
 }
 
-static int parse_content_length(const char *v, size_t len, int64_t *out)
+int tg_headers_parse_content_length(const char *v, size_t len, int64_t *out)
 {
     int64_t n = 0;
 
@@ -381,7 +381,7 @@ int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t le
     }
     if (name_is(line, nlen, "content-length")) {
         int64_t n;
-        if (parse_content_length(v, vlen, &n) < 0 ||
+        if (tg_headers_parse_content_length(v, vlen, &n) < 0 ||
             (c->content_length >= 0 && c->content_length != n)) {
             return TG_EPARSE; /* RFC 9112 6.3: invalid or conflicting */
         }

@@ -33,6 +33,10 @@
 /* True for a field that never crosses a proxy (case-insensitive name). */
 bool tg_headers_is_hop_by_hop(const char *name, size_t len);
 
+/* A Content-Length value (RFC 9110 8.6): 1 to 18 digits, nothing else.
+ * Returns 0 and the value in *out, or TG_EPARSE. */
+int tg_headers_parse_content_length(const char *v, size_t len, int64_t *out);
+
 /* Token syntax of RFC 9110 section 5.6.2. */
 bool tg_headers_is_token(const char *s, size_t len);
 

@@ -4,8 +4,9 @@
  * MHD rules this file lives by (0.9.75):
  *  - Never queue a response or suspend on the first handler call if the
  *    connection is to stay alive: MHD would drop keep-alive. We only do that
- *    for answers that close the connection anyway (413 by Content-Length,
- *    431).
+ *    for answers that close the connection anyway (431, 413 by
+ *    Content-Length, 400 for a bad Content-Length or a HEAD body, 503 past
+ *    max_connections).
  *  - The raw request target comes from the URI log callback; MHD unescapes
  *    the url it passes to the handler.
  *  - Per-connection state comes from the connection-notify callback, so a
@@ -291,40 +292,18 @@ static bool normalize_target(struct tg_conn *c)
     return true;
 }
 
-struct header_size {
-    uint64_t bytes;
-};
-
 static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key,
                                 size_t key_len, const char *value, size_t value_len)
 {
-    struct header_size *hs = cls;
-    hs->bytes += key_len + value_len + 4;
+    *(uint64_t *)cls += key_len + value_len + 4; /* "name: value\r\n" */
     return MHD_YES;
-}
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-
-    if (s == NULL || *s == '\0') {
-        return TG_EPARSE;
-    }
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) {
-            return TG_EPARSE;
-        }
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *out = v;
-    return 0;
 }
 
 /* First handler call: headers are complete, the body (if any) is not. */
 static enum MHD_Result request_begin(struct tg_conn *c, const char *method)
 {
     const struct tg_config *cfg = tg_worker_config(c->w);
-    struct header_size hs = {.bytes = c->target_len + strlen(method) + 12};
+    uint64_t head_bytes = c->target_len + strlen(method) + 12; /* request line */
 
     c->method = method;
     c->head = strcmp(method, "HEAD") == 0;
@@ -334,8 +313,8 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method)
         local(c, 503, true, "too many connections, try again later");
         return queue_local(c);
     }
-    MHD_get_connection_values_n(c->mhd, MHD_HEADER_KIND, add_size, &hs);
-    if (hs.bytes > cfg->max_header_bytes) {
+    MHD_get_connection_values_n(c->mhd, MHD_HEADER_KIND, add_size, &head_bytes);
+    if (head_bytes > cfg->max_header_bytes) {
         local(c, 431, true, "request header fields too large");
         return queue_local(c);
     }
@@ -354,17 +333,15 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method)
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     const char *te = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    uint64_t len = 0;
     if (te != NULL) {
         c->has_body = true;
         c->body_length = -1;
     } else if (cl != NULL) {
-        if (parse_u64(cl, &len) < 0) {
+        if (tg_headers_parse_content_length(cl, strlen(cl), &c->body_length) < 0) {
             local(c, 400, true, "invalid Content-Length");
             return queue_local(c);
         }
         c->has_body = true;
-        c->body_length = (int64_t)len;
     }
     if (c->head && c->has_body && c->body_length != 0) {
         /* RFC 9110 9.3.2: content in HEAD has no defined meaning and is a
@@ -373,7 +350,7 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method)
         return queue_local(c);
     }
     uint64_t max = c->route->max_body_bytes;
-    if (max > 0 && c->has_body && c->body_length >= 0 && len > max) {
+    if (max > 0 && c->has_body && c->body_length >= 0 && (uint64_t)c->body_length > max) {
         /* Known too big before reading it: answer and close. */
         local(c, 413, true, "request body larger than this route allows");
         return queue_local(c);
@@ -448,10 +425,9 @@ static enum MHD_Result request_final(struct tg_conn *c)
     case RQ_LOCAL:
         return queue_local(c);
     case RQ_UPSTREAM:
-        if (c->headers_done && !c->collect && !c->no_body) {
-            return queue_upstream(c);
-        }
-        if (c->upstream_done) {
+        /* A stream starts with its headers; a one-piece or empty body
+         * once the transfer is complete. */
+        if (c->upstream_done || (c->headers_done && !c->collect && !c->no_body)) {
             return queue_upstream(c);
         }
         tg_worker_suspend(c);

@@ -330,9 +330,7 @@ void tg_upstream_unpause(struct tg_conn *c)
  * otherwise cut the response. */
 static void expire(struct tg_conn *c, const char *what, int64_t limit_ms)
 {
-    remove_transfer(c);
-    c->upstream_failed = true;
-    c->upstream_done = true;
+    tg_upstream_abort(c);
     tg_server_fail(c, 504, "upstream %s %s %lld ms", c->route->upstream_authority, what,
                    (long long)limit_ms);
     tg_worker_resume(c);
