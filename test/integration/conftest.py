@@ -112,10 +112,14 @@ class LineReader:
 class Proc:
     """A child process that is always stopped by its PID."""
 
-    def __init__(self, cmd, name):
+    def __init__(self, cmd, name, env=None):
         self.cmd = [str(c) for c in cmd]
         self.name = name
-        self.popen = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+        full_env = None
+        if env is not None:
+            full_env = dict(os.environ)
+            full_env.update({k: str(v) for k, v in env.items()})
+        self.popen = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, env=full_env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.pid = self.popen.pid
         self.stdout = LineReader(self.popen.stdout, name + "-stdout")
@@ -169,8 +173,8 @@ class Upstream(Proc):
 
 
 class Tracegate(Proc):
-    def __init__(self, cmd, port):
-        super().__init__(cmd, "tracegate")
+    def __init__(self, cmd, port, env=None):
+        super().__init__(cmd, "tracegate", env=env)
         self.port = port
         self.url = "http://127.0.0.1:%d" % port
         self.expect_exit = False
@@ -234,11 +238,12 @@ def upstream(start_upstream):
 
 @pytest.fixture
 def start_tracegate(tmp_path):
-    """start_tracegate(*args, config=None, ready=True) -> a running Tracegate.
+    """start_tracegate(*args, config=None, env=None, ready=True) -> a running Tracegate.
 
     With config (a dict) it is written to a JSON file and passed with --config;
     "listen" is filled in with a free port unless given. Without config,
-    --listen 127.0.0.1:<free port> is passed. Extra args follow. At the end of
+    --listen 127.0.0.1:<free port> is passed. Extra args follow. env (a dict)
+    is added to this process's environment for tracegate. At the end of
     the test every instance is stopped by PID; one that died on its own (and
     was not expected to) turns the test into an error, so a crash cannot hide
     behind a passing assertion.
@@ -246,7 +251,7 @@ def start_tracegate(tmp_path):
     require_binary()
     procs = []
 
-    def start(*args, config=None, ready=True):
+    def start(*args, config=None, env=None, ready=True):
         cmd = [TRACEGATE_BIN]
         if config is not None:
             cfg = dict(config)
@@ -260,7 +265,7 @@ def start_tracegate(tmp_path):
             port = free_port()
             cmd += ["--listen", "127.0.0.1:%d" % port]
         cmd += [str(a) for a in args]
-        tg = Tracegate(cmd, port)
+        tg = Tracegate(cmd, port, env=env)
         procs.append(tg)
         if ready:
             try:
