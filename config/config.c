@@ -13,12 +13,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "json_locate.h"
+#include "source.h"
 
 #define CONFIG_FILE_MAX_BYTES (1024 * 1024)
 #define ROUTES_MAX 1024
 
-enum kind { K_STRING, K_INT, K_BOOL };
+enum kind {
+    K_STRING,
+    K_INT,
+    K_BOOL,
+    K_TRI,     /* bool stored as int, -1 until set */
+    K_RATE,    /* number in [0, 1] stored as double */
+};
 
 /* One configuration key: where it lives in its struct and what it accepts. */
 struct field {
@@ -50,6 +56,7 @@ static const struct field top_fields[] = {
     {"idle_timeout_ms", K_INT, TOP(idle_timeout_ms), 1, MS_MAX},
     {"shutdown_timeout_ms", K_INT, TOP(shutdown_timeout_ms), 0, MS_MAX},
     {"upstream_keepalive", K_INT, TOP(upstream_keepalive), 0, 100000},
+    {"tracing", K_STRING, 0, 0, 0},       /* object, config/tracing.c */
 };
 
 static const struct field route_fields[] = {
@@ -61,24 +68,16 @@ static const struct field route_fields[] = {
     {"connect_timeout_ms", K_INT, RT(connect_timeout_ms), 1, MS_MAX},
     {"header_timeout_ms", K_INT, RT(header_timeout_ms), 1, MS_MAX},
     {"idle_timeout_ms", K_INT, RT(idle_timeout_ms), 1, MS_MAX},
+    {"http_route", K_STRING, RT(http_route), 0, 0},
+    {"trust", K_STRING, RT(trust_name), 0, 0},
+    {"traceresponse", K_TRI, RT(traceresponse), 0, 0},
+    {"sample_rate", K_RATE, RT(sample_rate), 0, 0},
 };
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 
-/* Where a file error points: the file text and the path to the value. */
-struct src {
-    const char *path;
-    const char *text;
-    size_t len;
-    struct tg_diag *diag;
-};
-
-static void file_error(const struct src *src, const struct tg_json_step *steps,
-                       size_t depth, bool at_key, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void file_error(const struct src *src, const struct tg_json_step *steps,
-                       size_t depth, bool at_key, const char *fmt, ...)
+void tg_cfg_error(const struct tg_cfg_src *src, const struct tg_json_step *steps,
+                  size_t depth, bool at_key, const char *fmt, ...)
 {
     char msg[TG_DIAG_LINE];
     int line, col;
@@ -249,7 +248,7 @@ static const struct field *find_field(const struct field *t, size_t n,
 
 /* Store one scalar value described by f into base. Reports and returns
  * false on a type or range error. */
-static bool store_field(const struct src *src, const struct tg_json_step *steps,
+static bool store_field(const struct tg_cfg_src *src, const struct tg_json_step *steps,
                         size_t depth, const struct field *f, json_t *v, void *base)
 {
     char *dst = (char *)base + f->off;
@@ -257,12 +256,12 @@ static bool store_field(const struct src *src, const struct tg_json_step *steps,
     switch (f->kind) {
     case K_STRING: {
         if (!json_is_string(v)) {
-            file_error(src, steps, depth, false, "\"%s\" must be a string", f->name);
+            tg_cfg_error(src, steps, depth, false, "\"%s\" must be a string", f->name);
             return false;
         }
         const char *s = json_string_value(v);
         if (strlen(s) != json_string_length(v) || s[0] == '\0') {
-            file_error(src, steps, depth, false,
+            tg_cfg_error(src, steps, depth, false,
                        "\"%s\" must be a non-empty string without NUL bytes", f->name);
             return false;
         }
@@ -272,20 +271,33 @@ static bool store_field(const struct src *src, const struct tg_json_step *steps,
         return *slot != NULL;
     }
     case K_BOOL:
+    case K_TRI:
         if (!json_is_boolean(v)) {
-            file_error(src, steps, depth, false, "\"%s\" must be true or false", f->name);
+            tg_cfg_error(src, steps, depth, false, "\"%s\" must be true or false", f->name);
             return false;
         }
-        *(bool *)(void *)dst = json_is_true(v);
+        if (f->kind == K_TRI) {
+            *(int *)(void *)dst = json_is_true(v);
+        } else {
+            *(bool *)(void *)dst = json_is_true(v);
+        }
+        return true;
+    case K_RATE:
+        if (!json_is_number(v) || json_number_value(v) < 0.0 || json_number_value(v) > 1.0) {
+            tg_cfg_error(src, steps, depth, false,
+                         "\"%s\" must be a number between 0 and 1", f->name);
+            return false;
+        }
+        *(double *)(void *)dst = json_number_value(v);
         return true;
     case K_INT: {
         if (!json_is_integer(v)) {
-            file_error(src, steps, depth, false, "\"%s\" must be an integer", f->name);
+            tg_cfg_error(src, steps, depth, false, "\"%s\" must be an integer", f->name);
             return false;
         }
         json_int_t i = json_integer_value(v);
         if (i < f->min || i > f->max) {
-            file_error(src, steps, depth, false,
+            tg_cfg_error(src, steps, depth, false,
                        "\"%s\" must be between %lld and %lld, got %lld", f->name,
                        (long long)f->min, (long long)f->max, (long long)i);
             return false;
@@ -309,6 +321,8 @@ static void route_defaults(struct tg_route_conf *r)
     r->connect_timeout_ms = -1;
     r->header_timeout_ms = -1;
     r->idle_timeout_ms = -1;
+    r->traceresponse = -1;
+    r->sample_rate = -1.0;
 }
 
 static int add_route(struct tg_config *cfg, struct tg_route_conf **out)
@@ -333,6 +347,8 @@ static void free_route(struct tg_route_conf *r)
     free(r->upstream_base);
     free(r->upstream_authority);
     free(r->host);
+    free(r->http_route);
+    free(r->trust_name);
 }
 
 static struct tg_route_conf *route_by_prefix(struct tg_config *cfg, const char *prefix)
@@ -346,22 +362,22 @@ static struct tg_route_conf *route_by_prefix(struct tg_config *cfg, const char *
 }
 
 /* Check what only makes sense once a route is complete. */
-static void finish_route(struct tg_route_conf *r, const struct src *src,
+static void finish_route(struct tg_route_conf *r, const struct tg_cfg_src *src,
                          struct tg_json_step *steps, size_t depth,
                          struct tg_diag *diag)
 {
     if (r->prefix == NULL) {
-        file_error(src, steps, depth, false, "route needs \"prefix\"");
+        tg_cfg_error(src, steps, depth, false, "route needs \"prefix\"");
     } else if (!valid_prefix(r->prefix)) {
         steps[depth] = (struct tg_json_step){.key = "prefix"};
-        file_error(src, steps, depth + 1, false,
+        tg_cfg_error(src, steps, depth + 1, false,
                    "\"prefix\" must start with \"/\" and contain no spaces, controls, '?' or '#'");
     }
     if (r->upstream == NULL) {
-        file_error(src, steps, depth, false, "route needs \"upstream\"");
+        tg_cfg_error(src, steps, depth, false, "route needs \"upstream\"");
     } else if (parse_upstream(r) < 0) {
         steps[depth] = (struct tg_json_step){.key = "upstream"};
-        file_error(src, steps, depth + 1, false,
+        tg_cfg_error(src, steps, depth + 1, false,
                    "\"upstream\" must be an http:// or https:// URL with a host and no query: \"%s\"",
                    r->upstream);
     }
@@ -377,21 +393,30 @@ static void finish_route(struct tg_route_conf *r, const struct src *src,
             }
             if (!ok) {
                 steps[depth] = (struct tg_json_step){.key = "host"};
-                file_error(src, steps, depth + 1, false,
+                tg_cfg_error(src, steps, depth + 1, false,
                            "\"host\" must be \"client\", \"upstream\" or a host name");
             }
             r->host_mode = TG_HOST_LITERAL;
         }
     }
+    if (r->trust_name != NULL && tg_trust_parse(r->trust_name, &r->trust) < 0) {
+        steps[depth] = (struct tg_json_step){.key = "trust"};
+        tg_cfg_error(src, steps, depth + 1, false,
+                     "\"trust\" must be \"continue\", \"ids-only\" or \"restart\"");
+    }
+    if (r->http_route != NULL && r->http_route[0] != '/') {
+        steps[depth] = (struct tg_json_step){.key = "http_route"};
+        tg_cfg_error(src, steps, depth + 1, false, "\"http_route\" must start with \"/\"");
+    }
     (void)diag;
 }
 
-static void load_routes(struct tg_config *cfg, const struct src *src, json_t *arr)
+static void load_routes(struct tg_config *cfg, const struct tg_cfg_src *src, json_t *arr)
 {
     struct tg_json_step steps[4] = {{.key = "routes"}};
 
     if (!json_is_array(arr)) {
-        file_error(src, steps, 1, false, "\"routes\" must be an array of route objects");
+        tg_cfg_error(src, steps, 1, false, "\"routes\" must be an array of route objects");
         return;
     }
     size_t i;
@@ -399,12 +424,12 @@ static void load_routes(struct tg_config *cfg, const struct src *src, json_t *ar
     json_array_foreach(arr, i, obj) {
         steps[1] = (struct tg_json_step){.key = NULL, .index = i};
         if (!json_is_object(obj)) {
-            file_error(src, steps, 2, false, "each route must be an object");
+            tg_cfg_error(src, steps, 2, false, "each route must be an object");
             continue;
         }
         struct tg_route_conf *r;
         if (add_route(cfg, &r) < 0) {
-            file_error(src, steps, 2, false, "too many routes (at most %d)", ROUTES_MAX);
+            tg_cfg_error(src, steps, 2, false, "too many routes (at most %d)", ROUTES_MAX);
             return;
         }
         const char *key;
@@ -413,7 +438,7 @@ static void load_routes(struct tg_config *cfg, const struct src *src, json_t *ar
             steps[2] = (struct tg_json_step){.key = key};
             const struct field *f = find_field(route_fields, NFIELDS(route_fields), key);
             if (f == NULL) {
-                file_error(src, steps, 3, true, "unknown key \"%s\" in route", key);
+                tg_cfg_error(src, steps, 3, true, "unknown key \"%s\" in route", key);
                 continue;
             }
             store_field(src, steps, 3, f, v, r);
@@ -424,7 +449,7 @@ static void load_routes(struct tg_config *cfg, const struct src *src, json_t *ar
                 if (cfg->routes[j].prefix != NULL &&
                     strcmp(cfg->routes[j].prefix, r->prefix) == 0) {
                     steps[2] = (struct tg_json_step){.key = "prefix"};
-                    file_error(src, steps, 3, false, "duplicate route prefix \"%s\"", r->prefix);
+                    tg_cfg_error(src, steps, 3, false, "duplicate route prefix \"%s\"", r->prefix);
                     break;
                 }
             }
@@ -472,7 +497,7 @@ static void load_file(struct tg_config *cfg, const char *path, struct tg_diag *d
     if (read_file(path, &text, &len, diag) < 0) {
         return;
     }
-    struct src src = {.path = path, .text = text, .len = len, .diag = diag};
+    struct tg_cfg_src src = {.path = path, .text = text, .len = len, .diag = diag};
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
         tg_diag_add(diag, "%s:%d:%d: %s", path, jerr.line < 1 ? 1 : jerr.line,
@@ -481,7 +506,7 @@ static void load_file(struct tg_config *cfg, const char *path, struct tg_diag *d
         return;
     }
     if (!json_is_object(root)) {
-        file_error(&src, NULL, 0, false, "the configuration must be a JSON object");
+        tg_cfg_error(&src, NULL, 0, false, "the configuration must be a JSON object");
         goto out;
     }
     const char *key;
@@ -490,18 +515,20 @@ static void load_file(struct tg_config *cfg, const char *path, struct tg_diag *d
         struct tg_json_step step = {.key = key};
         const struct field *f = find_field(top_fields, NFIELDS(top_fields), key);
         if (f == NULL) {
-            file_error(&src, &step, 1, true, "unknown key \"%s\"", key);
+            tg_cfg_error(&src, &step, 1, true, "unknown key \"%s\"", key);
         } else if (strcmp(key, "routes") == 0) {
             load_routes(cfg, &src, v);
+        } else if (strcmp(key, "tracing") == 0) {
+            tg_tracing_load(&cfg->tracing, &src, v);
         } else if (strcmp(key, "listen") == 0) {
             if (!json_is_string(v) ||
                 parse_listen(json_string_value(v), &cfg->listen_host, &cfg->listen_port) < 0) {
-                file_error(&src, &step, 1, false,
+                tg_cfg_error(&src, &step, 1, false,
                            "\"listen\" must be a string HOST:PORT, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\"");
             }
         } else if (strcmp(key, "upstream") == 0) {
             if (!json_is_string(v)) {
-                file_error(&src, &step, 1, false, "\"upstream\" must be a string");
+                tg_cfg_error(&src, &step, 1, false, "\"upstream\" must be a string");
                 continue;
             }
             struct tg_route_conf *r = route_by_prefix(cfg, "/");
@@ -513,7 +540,7 @@ static void load_file(struct tg_config *cfg, const char *path, struct tg_diag *d
             r->prefix = strdup("/");
             r->upstream = strdup(json_string_value(v));
             if (r->prefix == NULL || r->upstream == NULL || parse_upstream(r) < 0) {
-                file_error(&src, &step, 1, false,
+                tg_cfg_error(&src, &step, 1, false,
                            "\"upstream\" must be an http:// or https:// URL with a host and no query: \"%s\"",
                            json_string_value(v));
             }
@@ -528,7 +555,7 @@ static void load_file(struct tg_config *cfg, const char *path, struct tg_diag *d
     }
     if (roots > 1) {
         struct tg_json_step step = {.key = "upstream"};
-        file_error(&src, &step, 1, true,
+        tg_cfg_error(&src, &step, 1, true,
                    "\"upstream\" and a route with prefix \"/\" both set the default route");
     }
 out:
@@ -558,6 +585,7 @@ static void set_defaults(struct tg_config *cfg)
     cfg->idle_timeout_ms = 60000;
     cfg->shutdown_timeout_ms = 30000;
     cfg->upstream_keepalive = 1024;
+    tg_tracing_defaults(&cfg->tracing);
 }
 
 static void flag_route(struct tg_config *cfg, const char *prefix, size_t prefix_len,
@@ -651,6 +679,7 @@ static void finalize(struct tg_config *cfg, const char *path, struct tg_diag *di
         if (r->idle_timeout_ms < 0) {
             r->idle_timeout_ms = cfg->idle_timeout_ms;
         }
+        tg_tracing_finish_route(&cfg->tracing, r, diag);
     }
     if (cfg->route_count > 1) {
         qsort(cfg->routes, cfg->route_count, sizeof(*cfg->routes), by_prefix_len_desc);
@@ -685,6 +714,7 @@ int tg_config_build(const struct tg_cli *cli, struct tg_config **out,
     if (cli->config_path != NULL) {
         load_file(cfg, cli->config_path, diag);
     }
+    tg_tracing_env(&cfg->tracing, diag);
     apply_flags(cfg, cli, diag);
     if (diag->count == 0) {
         finalize(cfg, cli->config_path, diag);
@@ -706,6 +736,7 @@ void tg_config_destroy(struct tg_config *cfg)
         free_route(&cfg->routes[i]);
     }
     free(cfg->routes);
+    tg_tracing_free(&cfg->tracing);
     free(cfg->listen_host);
     free(cfg->access_log);
     free(cfg);

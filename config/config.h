@@ -26,6 +26,48 @@ struct tg_diag {
 void tg_diag_add(struct tg_diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Inbound trace context policy of a route. */
+enum tg_trust {
+    TG_TRUST_CONTINUE,  /* keep trace id, parent and sampled flag */
+    TG_TRUST_IDS_ONLY,  /* keep trace id and parent; sample by our own rules */
+    TG_TRUST_RESTART,   /* new trace; the inbound context becomes a span link */
+};
+
+enum tg_exporter_kind {
+    TG_EXPORTER_OTLP,
+    TG_EXPORTER_CONSOLE,
+    TG_EXPORTER_NONE,
+};
+
+/* A list of strings owned by the config. */
+struct tg_strlist {
+    char **items;
+    size_t count;
+};
+
+/*
+ * Tracing settings. Sources, later ones winning: defaults, the file's
+ * "tracing" object, the environment (TELEMETRY_*, OTEL_*), flags.
+ */
+struct tg_tracing_conf {
+    bool enabled;                 /* TELEMETRY_ENABLED; OTEL_SDK_DISABLED */
+    int sampler;                  /* enum tg_sampler_kind (lib/sampler.h) */
+    double sampler_arg;           /* ratio for the ratio samplers */
+    enum tg_trust trust;          /* default for routes */
+    bool traceresponse;           /* default for routes */
+    struct tg_strlist health_paths;      /* never traced (exact paths) */
+    struct tg_strlist request_headers;   /* captured, lowercase */
+    struct tg_strlist response_headers;  /* captured, lowercase */
+    struct tg_strlist redact_query;      /* query keys whose values are hidden */
+    int64_t tracestate_limit;     /* characters propagated, >= 512 */
+    enum tg_exporter_kind exporter;
+    char *service_name;
+    int64_t bsp_schedule_delay_ms;
+    int64_t bsp_export_timeout_ms;
+    int64_t bsp_max_queue_size;
+    int64_t bsp_max_export_batch_size;
+};
+
 enum tg_host_mode {
     TG_HOST_CLIENT,    /* forward the client's Host (default) */
     TG_HOST_UPSTREAM,  /* use the upstream URL's authority */
@@ -45,6 +87,12 @@ struct tg_route_conf {
     int64_t connect_timeout_ms;
     int64_t header_timeout_ms;
     int64_t idle_timeout_ms;
+    /* tracing, per route */
+    char *http_route;         /* route template for span names; default: the prefix plus a "*" segment */
+    char *trust_name;         /* as written; NULL = inherit */
+    enum tg_trust trust;
+    int traceresponse;        /* -1 = inherit, else 0/1 */
+    double sample_rate;       /* < 0 = use the global rate */
 };
 
 struct tg_config {
@@ -62,6 +110,8 @@ struct tg_config {
     int64_t idle_timeout_ms;
     int64_t shutdown_timeout_ms;
     int64_t upstream_keepalive; /* idle upstream connections kept per worker */
+
+    struct tg_tracing_conf tracing;
 
     /* Sorted by prefix length, longest first, so the first match wins. */
     struct tg_route_conf *routes;

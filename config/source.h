@@ -1,0 +1,40 @@
+/*
+ * Internal to config/: where a configuration file error points. Errors are
+ * reported as "file:line:column: message", the position found from the
+ * path of keys and indexes to the offending value.
+ */
+#ifndef TG_CONFIG_SOURCE_H
+#define TG_CONFIG_SOURCE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "json_locate.h"
+
+struct tg_cfg_src {
+    const char *path;
+    const char *text;
+    size_t len;
+    struct tg_diag *diag;
+};
+
+void tg_cfg_error(const struct tg_cfg_src *src, const struct tg_json_step *steps,
+                  size_t depth, bool at_key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* config/tracing.c */
+void tg_tracing_defaults(struct tg_tracing_conf *t);
+/* The file's "tracing" object. */
+void tg_tracing_load(struct tg_tracing_conf *t, const struct tg_cfg_src *src, json_t *obj);
+/* TELEMETRY_* and OTEL_* variables. */
+void tg_tracing_env(struct tg_tracing_conf *t, struct tg_diag *diag);
+/* Per-route values: trust name, inherited values, template. */
+void tg_tracing_finish_route(const struct tg_tracing_conf *t, struct tg_route_conf *r,
+                             struct tg_diag *diag);
+void tg_tracing_free(struct tg_tracing_conf *t);
+/* "continue", "ids-only", "restart". Returns 0 or -EINVAL. */
+int tg_trust_parse(const char *s, enum tg_trust *out);
+
+#endif
