@@ -1,4 +1,5 @@
 #include "accesslog.h"
+#include "tracecontext.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -118,6 +119,18 @@ void tg_logbuf_add(struct tg_logbuf *b, const struct tg_access_entry *e)
         tg_strbuf_fixed(&sb, (double)e->upstream_ns / 1e6, 3);
     } else {
         tg_strbuf_puts(&sb, "null");
+    }
+    if (e->trace != NULL && e->trace->active) {
+        char hex[33];
+        tg_strbuf_puts(&sb, ",\"trace_id\":\"");
+        tg_hex_encode(e->trace->trace_id, 16, hex);
+        tg_strbuf_append(&sb, hex, 32);
+        tg_strbuf_puts(&sb, "\",\"span_id\":\"");
+        tg_hex_encode(e->trace->server_id, 8, hex);
+        tg_strbuf_append(&sb, hex, 16);
+        tg_strbuf_puts(&sb, e->trace->sampled ? "\",\"sampled\":true" : "\",\"sampled\":false");
+    } else {
+        tg_strbuf_puts(&sb, ",\"trace_id\":null,\"span_id\":null,\"sampled\":null");
     }
     tg_strbuf_puts(&sb, "}\n");
     if (sb.truncated) {

@@ -10,6 +10,7 @@
 #ifndef TG_ACCESSLOG_H
 #define TG_ACCESSLOG_H
 
+#include "trace.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,7 @@ struct tg_access_entry {
     uint64_t bytes_out;
     int64_t duration_ns;
     int64_t upstream_ns;       /* -1 when no upstream was contacted */
+    const struct tg_trace *trace; /* NULL or inactive: fields are null */
 };
 
 struct tg_logbuf {

@@ -28,6 +28,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "trace.h"
 
 struct tg_worker;
 
@@ -98,6 +99,7 @@ struct tg_conn {
     char *target;                     /* raw request target, arena */
     size_t target_len;
     bool head;
+    bool http10;                      /* HTTP/1.0 request */
     bool suspended;                   /* we called MHD_suspend_connection */
     bool watching_client;             /* client fd in the worker epoll */
     int64_t suspended_ns;
@@ -139,6 +141,10 @@ struct tg_conn {
     const char *local_body;           /* arena or static */
     bool local_close;                 /* close the connection after it */
     bool client_gone;                 /* client closed or request cut: end it */
+
+    /* tracing; error_type says why the upstream attempt failed */
+    struct tg_trace trace;
+    const char *error_type;
 
     /* accounting */
     int status;

@@ -193,7 +193,8 @@ static enum MHD_Result scan_copy(void *cls, enum MHD_ValueKind kind, const char 
         name_is(key, key_len, "x-forwarded-for") ||
         name_is(key, key_len, "x-forwarded-proto") ||
         name_is(key, key_len, "x-forwarded-host") ||
-        listed(s->tokens, s->token_count, key, key_len)) {
+        listed(s->tokens, s->token_count, key, key_len) ||
+        tg_trace_replaces_header(&s->c->trace, key, key_len)) {
         return MHD_YES;
     }
     push(s, key, key_len, value, value_len);
@@ -243,6 +244,18 @@ int tg_headers_build_request(struct tg_conn *c, struct curl_slist **out)
         push(&s, "X-Forwarded-Host", 16, s.host.p, s.host.len);
     }
     push(&s, "Via", 3, TG_VIA_VALUE, sizeof(TG_VIA_VALUE) - 1);
+
+    /* Trace context: ours replaces what the client sent (trace.c). */
+    const struct tg_trace *tr = &c->trace;
+    if (tr->active) {
+        push(&s, "traceparent", 11, tr->out_traceparent, strlen(tr->out_traceparent));
+        if (tr->out_tracestate != NULL) {
+            push(&s, "tracestate", 10, tr->out_tracestate, tr->out_tracestate_len);
+        }
+        if (tr->out_baggage != NULL) {
+            push(&s, "baggage", 7, tr->out_baggage, tr->out_baggage_len);
+        }
+    }
 
     /* Keep curl from adding headers the client did not send (it adds
      * Expect only to requests with a body). */

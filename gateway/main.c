@@ -17,6 +17,7 @@
 #include "config.h"
 #include "listener.h"
 #include "tg_version.h"
+#include "trace.h"
 #include "worker.h"
 
 #define LISTEN_BACKLOG 4096
@@ -42,9 +43,25 @@ static void raise_fd_limit(void)
     }
 }
 
+/* One startup line saying how requests will be traced. */
+static void log_tracing(const struct tg_config *cfg)
+{
+    const struct tg_tracing_conf *t = &cfg->tracing;
+    static const char *const exporters[] = {"otlp", "console", "none"};
+    fprintf(stderr, "tracegate: tracing %s, sampler %s (rate %g), exporter %s%s\n",
+            t->enabled ? "enabled" : "disabled (context still propagated, not sampled)",
+            tg_sampler_kind_name((enum tg_sampler_kind)t->sampler), t->sampler_arg,
+            exporters[t->exporter],
+            t->exporter == TG_EXPORTER_OTLP
+                ? " (OTLP delivery is not in this build yet: spans are discarded; "
+                  "OTEL_TRACES_EXPORTER=console prints them)"
+                : "");
+}
+
 static int run(const struct tg_config *cfg)
 {
     struct tg_accesslog log;
+    struct tg_tracer *tracer = NULL;
     struct tg_worker **workers = calloc((size_t)cfg->workers, sizeof(*workers));
     uint16_t port = cfg->listen_port;
     sigset_t sigs;
@@ -61,6 +78,14 @@ static int run(const struct tg_config *cfg)
         free(workers);
         return 1;
     }
+    char err[256];
+    r = tg_tracer_create(cfg, &tracer, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "tracegate: %s\n", err);
+        tg_accesslog_close(&log);
+        free(workers);
+        return 1;
+    }
     for (int i = 0; i < cfg->workers; i++) {
         int fd = tg_listener_open(cfg->listen_host, &port, LISTEN_BACKLOG);
         if (fd < 0) {
@@ -68,7 +93,7 @@ static int run(const struct tg_config *cfg)
                     (unsigned)port, strerror(-fd));
             goto stop;
         }
-        r = tg_worker_create(i, cfg, fd, &log, &workers[i]);
+        r = tg_worker_create(i, cfg, fd, &log, tracer, &workers[i]);
         if (r < 0) {
             fprintf(stderr, "tracegate: cannot start worker %d: %s\n", i, strerror(-r));
             goto stop;
@@ -85,6 +110,7 @@ static int run(const struct tg_config *cfg)
     bool v6 = strchr(cfg->listen_host, ':') != NULL;
     fprintf(stderr, "tracegate: listening on http://%s%s%s:%u (%d workers)\n", v6 ? "[" : "",
             cfg->listen_host, v6 ? "]" : "", (unsigned)port, cfg->workers);
+    log_tracing(cfg);
 
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -118,6 +144,12 @@ stop:;
             tg_worker_destroy(workers[i]);
         }
     }
+    /* Workers are gone: every span they finished is queued; flush them. */
+    tg_tracer_shutdown(tracer);
+    char summary[1024];
+    tg_tracer_summary(tracer, summary, sizeof(summary));
+    fprintf(stderr, "tracegate: tracing totals %s\n", summary);
+    tg_tracer_destroy(tracer);
     if (started == cfg->workers) {
         fprintf(stderr, "tracegate: stopped; %d requests cut at the shutdown deadline\n", cut);
     }

@@ -26,6 +26,7 @@
 #include "error.h"
 #include "headers.h"
 #include "route.h"
+#include "trace.h"
 #include "upstream.h"
 #include "worker.h"
 
@@ -99,6 +100,7 @@ static enum MHD_Result queue_local(struct tg_conn *c)
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    tg_trace_response(c, r);
     c->bytes_out = strlen(body);
     return queue(c, c->local_status, r);
 }
@@ -178,6 +180,7 @@ static enum MHD_Result queue_upstream(struct tg_conn *c)
                        c->route->upstream_authority);
         return queue_local(c);
     }
+    tg_trace_response(c, r);
     return queue(c, status, r);
 }
 
@@ -221,6 +224,9 @@ static void request_finish(struct tg_conn *c, bool client_aborted)
             .upstream_ns = c->upstream_start_ns == 0 ? -1
                            : (c->upstream_end_ns ? c->upstream_end_ns : now) - c->upstream_start_ns,
         };
+        tg_trace_end(c, client_aborted ? 0 : e.status,
+                     client_aborted ? "client_aborted" : c->error_type);
+        e.trace = &c->trace;
         tg_worker_log_access(c->w, &e);
     }
     tg_worker_untrack(c);
@@ -292,20 +298,30 @@ static bool normalize_target(struct tg_conn *c)
     return true;
 }
 
-static enum MHD_Result add_size(void *cls, enum MHD_ValueKind kind, const char *key,
-                                size_t key_len, const char *value, size_t value_len)
+struct head_scan {
+    struct tg_conn *c;
+    uint64_t bytes;
+};
+
+/* One pass over the request head: its size, and the trace headers. */
+static enum MHD_Result scan_head(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 size_t key_len, const char *value, size_t value_len)
 {
-    *(uint64_t *)cls += key_len + value_len + 4; /* "name: value\r\n" */
+    struct head_scan *s = cls;
+    s->bytes += key_len + value_len + 4; /* "name: value\r\n" */
+    tg_trace_note_header(&s->c->trace, key, key_len, value, value_len);
     return MHD_YES;
 }
 
 /* First handler call: headers are complete, the body (if any) is not. */
-static enum MHD_Result request_begin(struct tg_conn *c, const char *method)
+static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
+                                     const char *version)
 {
     const struct tg_config *cfg = tg_worker_config(c->w);
-    uint64_t head_bytes = c->target_len + strlen(method) + 12; /* request line */
+    struct head_scan scan = {.c = c, .bytes = c->target_len + strlen(method) + 12};
 
     c->method = method;
+    c->http10 = strcmp(version, MHD_HTTP_VERSION_1_0) == 0;
     c->head = strcmp(method, "HEAD") == 0;
     c->state = RQ_UPSTREAM;
 
@@ -313,8 +329,8 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method)
         local(c, 503, true, "too many connections, try again later");
         return queue_local(c);
     }
-    MHD_get_connection_values_n(c->mhd, MHD_HEADER_KIND, add_size, &head_bytes);
-    if (head_bytes > cfg->max_header_bytes) {
+    MHD_get_connection_values_n(c->mhd, MHD_HEADER_KIND, scan_head, &scan);
+    if (scan.bytes > cfg->max_header_bytes) {
         local(c, 431, true, "request header fields too large");
         return queue_local(c);
     }
@@ -324,6 +340,7 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method)
     }
     size_t path_len = strcspn(c->target, "?");
     c->route = tg_route_match(cfg, c->target, path_len);
+    tg_trace_begin(c, tg_worker_rng(c->w));
     if (c->route == NULL) {
         local(c, 404, false, "no route for this path");
         return MHD_YES;
@@ -448,7 +465,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         return MHD_NO;
     }
     if (c->state == RQ_STARTED) {
-        return request_begin(c, method);
+        return request_begin(c, method, version);
     }
     if (*upload_size > 0) {
         if (c->client_gone) {

@@ -5,6 +5,7 @@
 
 #include "error.h"
 #include "headers.h"
+#include "trace.h"
 #include "server.h"
 #include "worker.h"
 
@@ -114,6 +115,7 @@ int tg_upstream_start(struct tg_conn *c)
         return -ENOMEM;
     }
     c->in_multi = true;
+    tg_trace_client_start(c, url);
     tg_worker_kick_curl(c->w);
     return 0;
 }
@@ -226,10 +228,39 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
 
 /* ---- completion, abort, pause -------------------------------------------- */
 
+/* The semantic-convention error.type of a failed transfer. */
+static const char *error_type(const struct tg_conn *c, CURLcode rc)
+{
+    if (c->upstream_error != NULL) {
+        return "invalid_response";
+    }
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+        return "connection_refused";
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return "name_resolution_failed";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_GOT_NOTHING:
+        return "connection_closed";
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+        return "connection_reset";
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return "invalid_response";
+    case CURLE_PARTIAL_FILE:
+        return "response_incomplete";
+    default:
+        return "upstream_error";
+    }
+}
+
 static void describe_failure(struct tg_conn *c, CURLcode rc)
 {
     const struct tg_route_conf *r = c->route;
 
+    c->error_type = error_type(c, rc);
     if (c->upstream_error != NULL) {
         tg_server_fail(c, 502, "%s", c->upstream_error);
         return;
@@ -289,8 +320,11 @@ void tg_upstream_done(struct tg_conn *c, CURLcode rc)
         c->upstream_failed = true;
         if (c->state == RQ_UPSTREAM) {
             describe_failure(c, rc);
+        } else {
+            c->error_type = error_type(c, rc);  /* failed mid-response */
         }
     }
+    tg_trace_client_end(c, c->error_type);
     tg_worker_resume(c);
 }
 
@@ -300,6 +334,10 @@ void tg_upstream_abort(struct tg_conn *c)
         remove_transfer(c);
         c->upstream_failed = true;
         c->upstream_done = true;
+        if (c->error_type == NULL) {
+            c->error_type = "request_aborted";
+        }
+        tg_trace_client_end(c, c->error_type);
     }
 }
 
@@ -330,6 +368,7 @@ void tg_upstream_unpause(struct tg_conn *c)
  * otherwise cut the response. */
 static void expire(struct tg_conn *c, const char *what, int64_t limit_ms)
 {
+    c->error_type = "timeout";
     tg_upstream_abort(c);
     tg_server_fail(c, 504, "upstream %s %s %lld ms", c->route->upstream_authority, what,
                    (long long)limit_ms);

@@ -80,6 +80,8 @@ struct tg_worker {
     size_t free_buf_count;
 
     struct tg_logbuf log;
+    struct tg_tracer *tracer;
+    struct tg_rng rng;
 };
 
 int64_t tg_now_ns(void)
@@ -107,6 +109,8 @@ const struct tg_config *tg_worker_config(const struct tg_worker *w) { return w->
 CURLM *tg_worker_multi(struct tg_worker *w) { return w->multi; }
 bool tg_worker_draining(const struct tg_worker *w) { return w->draining; }
 void tg_worker_kick_curl(struct tg_worker *w) { w->curl_kick = true; }
+struct tg_tracer *tg_worker_tracer(struct tg_worker *w) { return w->tracer; }
+struct tg_rng *tg_worker_rng(struct tg_worker *w) { return &w->rng; }
 
 bool tg_worker_conn_count(struct tg_worker *w, int delta)
 {
@@ -534,7 +538,8 @@ static void *worker_main(void *arg)
 /* ---- lifecycle (main thread) ---------------------------------------------- */
 
 int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
-                     struct tg_accesslog *log, struct tg_worker **out)
+                     struct tg_accesslog *log, struct tg_tracer *tracer,
+                     struct tg_worker **out)
 {
     struct tg_worker *w = calloc(1, sizeof(*w));
     struct rlimit rl;
@@ -546,6 +551,8 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
     }
     w->id = id;
     w->cfg = cfg;
+    w->tracer = tracer;
+    tg_rng_seed(&w->rng);
     w->listen_fd = listen_fd;
     w->epfd = -1;
     w->wakefd = -1;

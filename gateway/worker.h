@@ -19,7 +19,8 @@ struct tg_accesslog;
 /* Create worker `id` around an already listening socket (ownership of
  * listen_fd passes to the worker). */
 int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
-                     struct tg_accesslog *log, struct tg_worker **out);
+                     struct tg_accesslog *log, struct tg_tracer *tracer,
+                     struct tg_worker **out);
 int tg_worker_start(struct tg_worker *w);
 
 /* Ask the worker to stop accepting and drain (async-signal-unsafe; call
@@ -36,6 +37,9 @@ const struct tg_config *tg_worker_config(const struct tg_worker *w);
 CURLM *tg_worker_multi(struct tg_worker *w);
 bool tg_worker_draining(const struct tg_worker *w);
 struct tg_accesslog *tg_worker_log(struct tg_worker *w);
+struct tg_tracer *tg_worker_tracer(struct tg_worker *w);
+/* The worker's id generator (no lock: one per worker). */
+struct tg_rng *tg_worker_rng(struct tg_worker *w);
 
 /* Monotonic and wall clock in nanoseconds. */
 int64_t tg_now_ns(void);
