@@ -9,6 +9,8 @@ wrk and the upstream share CPU 1.
 
 Both proxies do the same header work: keep the client's Host, add
 X-Forwarded-For/-Proto/-Host and Via to the request, Via to the response.
+tracegate runs with TELEMETRY_ENABLED=false (it still propagates a
+traceparent); what tracing costs on top is test/bench/tracing.py's job.
 
 The figure that holds on a shared, noisy machine is proxy CPU time per
 request: utime+stime of the proxy's processes (from /proc/PID/stat) over
@@ -184,6 +186,7 @@ def main():
         tg = subprocess.Popen(["taskset", "-c", "0", TRACEGATE, "--listen", "127.0.0.1:%d" % tg_port,
                                "--upstream", "http://127.0.0.1:%d" % up_port, "--workers", "1",
                                "--access-log", tg_log],
+                              env=dict(os.environ, TELEMETRY_ENABLED="false"),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(tg)
         wait_port(tg_port)
