@@ -23,6 +23,15 @@ for t in build/test/unit/test_*; do
   passed=$((passed + p)); failed=$((failed + f))
 done
 
+# tracegate's sampler against the OpenTelemetry Go SDK: one check. Without
+# Go (>= 1.26) it fails with the reason rather than being skipped.
+echo "== sampler decisions vs the OpenTelemetry Go SDK"
+if bash test/sampler-go/compare.sh build; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
 # run_pytest LABEL [pytest args...]: adds the suite's counts to the totals.
 run_pytest() {
   local label=$1; shift
