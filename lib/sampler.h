@@ -31,7 +31,7 @@ enum tg_sampler_kind {
     TG_SAMPLER_PARENTBASED_TRACEIDRATIO,
 };
 
-/* Parse an OTEL_TRACES_SAMPLER name. Returns 0 or TG_EPARSE. */
+/* Parse an OTEL_TRACES_SAMPLER name (any case). Returns 0 or TG_EPARSE. */
 int tg_sampler_kind_parse(const char *name, enum tg_sampler_kind *out);
 const char *tg_sampler_kind_name(enum tg_sampler_kind kind);
 
@@ -52,7 +52,8 @@ struct tg_sampler {
 
 /* Set up from a sampler kind and its ratio (used only by the ratio kinds;
  * must be in [0, 1]). Route overrides start unset; rates[i] >= 0 sets route
- * i's override from the start (pass NULL for none). Returns 0 or -ENOMEM. */
+ * i's override from the start (pass NULL for none). Returns 0, TG_ERANGE
+ * for a rate outside [0, 1], or -ENOMEM. */
 int tg_sampler_init(struct tg_sampler *s, enum tg_sampler_kind kind, double ratio,
                     bool enabled, size_t route_count, const double *route_rates);
 void tg_sampler_fini(struct tg_sampler *s);

@@ -45,12 +45,27 @@ static void kind_parse_all_six_names(void)
     }
 }
 
+static void kind_parse_ignores_case_and_surrounding_blanks(void)
+{
+    /* SDK configuration spec: enum values are case-insensitive; the Go
+     * SDK also trims them. */
+    static const char *const ok[] = {"ALWAYS_ON", "Always_On", " always_on", "always_on\t"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        enum tg_sampler_kind kind = TG_SAMPLER_ALWAYS_OFF;
+        CHECK(tg_sampler_kind_parse(ok[i], &kind) == 0);
+        CHECK(kind == TG_SAMPLER_ALWAYS_ON);
+    }
+    enum tg_sampler_kind kind;
+    CHECK(tg_sampler_kind_parse("ParentBased_TraceIdRatio", &kind) == 0);
+    CHECK(kind == TG_SAMPLER_PARENTBASED_TRACEIDRATIO);
+}
+
 static void kind_parse_rejects_other_names(void)
 {
     /* Names the OTEL_TRACES_SAMPLER list has that tracegate does not
      * implement, near misses, and the empty string. */
     static const char *const bad[] = {
-        "", "always", "always_on ", " always_on", "alwayson", "always-on",
+        "", " ", "always", "alwayson", "always-on",
         "traceidratio=0.5", "parentbased", "parentbased_", "parentbased_jaeger_remote",
         "jaeger_remote", "xray", "always_on\n", "traceidratiox",
     };
@@ -328,6 +343,7 @@ static void ratio_just_below_one(void)
 int main(void)
 {
     RUN(kind_parse_all_six_names);
+    RUN(kind_parse_ignores_case_and_surrounding_blanks);
     RUN(kind_parse_rejects_other_names);
     RUN(init_sets_rate_from_kind);
     RUN(init_rejects_ratio_out_of_range);
