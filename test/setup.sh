@@ -34,4 +34,5 @@ if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" ${MESON_ARGS:-} >/dev/null
 fi
 ninja -C "$build" >/dev/null
+bash test/interop/setup.sh  # Node and Bun peers for the OpenTelemetry interop tests
 echo "setup: built $build/gateway/tracegate"

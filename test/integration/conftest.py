@@ -2,7 +2,8 @@
 
 Every test runs real processes on 127.0.0.1: the tracegate binary (from
 $TRACEGATE_BIN, default <repo>/build/gateway/tracegate) and one or more
-test/upstream/server.py processes, each on a free port. Every process a test
+test/upstream/server.py processes, each on a free port; the interop tests also
+start the OpenTelemetry SDK peers in test/interop/ (node, bun). Every process a test
 starts is stopped by its PID when the test ends, pass or fail, by the fixture
 finalizers below. Nothing sleeps for a fixed time: waits are polls on a
 condition with a deadline.
@@ -27,6 +28,10 @@ UPSTREAM_SERVER = UPSTREAM_DIR / "server.py"
 TRACEGATE_BIN = os.environ.get("TRACEGATE_BIN",
                                str(REPO / "build" / "gateway" / "tracegate"))
 PYTHON = sys.executable
+INTEROP_DIR = REPO / "test" / "interop"
+# The node binary for the Node peer (any Node the peer supports, e.g. Debian's 18.x).
+INTEROP_NODE = os.environ.get("INTEROP_NODE", "node")
+BUN_BIN = INTEROP_DIR / "bun" / "node_modules" / "@oven" / "bun-linux-x64" / "bin" / "bun"
 
 sys.path.insert(0, str(UPSTREAM_DIR))
 import pattern  # noqa: E402,F401  (re-exported for the tests)
@@ -293,6 +298,85 @@ def start_tracegate(tmp_path):
 def tg(start_tracegate, upstream):
     """tracegate with its default route to the upstream fixture."""
     return start_tracegate("--upstream", upstream.url)
+
+
+class Peer(Proc):
+    """An OpenTelemetry SDK peer from test/interop/<kind>/server.js (kind: node, bun).
+
+    It prints "PORT <n>" when it listens and then one JSON line per finished
+    span: {"peer","traceId","spanId","parentSpanId","name","kind","sampled",
+    "attributes"}. GET /echo answers with the request headers it received.
+    """
+
+    def __init__(self, kind):
+        script = INTEROP_DIR / kind / "server.js"
+        if kind == "node":
+            runtime = INTEROP_NODE
+            installed = INTEROP_DIR / "node" / "node_modules" / "@opentelemetry" / "sdk-node"
+        elif kind == "bun":
+            runtime = BUN_BIN
+            installed = BUN_BIN
+        else:
+            raise ValueError("unknown peer kind %r" % kind)
+        if not installed.exists():
+            pytest.fail("interop peer %s is not installed (%s missing): run "
+                        "test/interop/setup.sh" % (kind, installed), pytrace=False)
+        super().__init__([runtime, script, "--port", "0"], "peer-" + kind)
+        self.kind = kind
+        self.expect_exit = False
+        try:
+            line = self.stdout.wait_for(lambda l: l.startswith("PORT "), 20, "PORT")
+        except AssertionError:
+            self.stop()
+            raise AssertionError("%s peer did not start; stderr: %r"
+                                 % (kind, self.stderr.lines()[-20:]))
+        self.port = int(line.split()[1])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    @staticmethod
+    def _span(line):
+        if not line.startswith("{"):
+            return None
+        span = json.loads(line)
+        return span if "spanId" in span else None
+
+    def spans(self):
+        """Every span the peer has printed so far, parsed."""
+        return [s for s in map(self._span, self.stdout.lines()) if s is not None]
+
+    def wait_spans(self, pred, count=1, timeout=10.0, what="a span"):
+        """Wait until at least count printed spans satisfy pred(span); return them."""
+        def line_pred(line):
+            span = self._span(line)
+            return span is not None and pred(span)
+        lines = self.stdout.wait_count(line_pred, count, timeout, "%s from %s" % (what, self.kind))
+        return [self._span(l) for l in lines]
+
+
+@pytest.fixture
+def start_peer():
+    """start_peer(kind) -> a running Peer ("node" or "bun"); all are stopped at test end.
+
+    A peer that died on its own (and was not expected to) turns the test into
+    an error, as tracegate does in start_tracegate.
+    """
+    procs = []
+
+    def start(kind):
+        peer = Peer(kind)
+        procs.append(peer)
+        return peer
+
+    yield start
+    died = []
+    for p in procs:
+        rc = p.popen.poll()
+        if rc is not None and not p.expect_exit:
+            died.append("%s peer (pid %d) exited on its own with %r; stderr: %r"
+                        % (p.kind, p.pid, rc, p.stderr.lines()[-20:]))
+        p.stop(grace=5.0)
+    if died:
+        pytest.fail("; ".join(died), pytrace=False)
 
 
 def process_tree(pid):
