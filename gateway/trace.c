@@ -28,6 +28,12 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
     if (!t)
         return -ENOMEM;
     t->cfg = cfg;
+    /* Enough recycled blocks for a full export batch of SERVER and CLIENT
+     * spans to come back before workers need new ones. */
+    if (tg_spanpool_init(&t->pool, (size_t)tc->bsp_max_export_batch_size * 2) < 0) {
+        free(t);
+        return -ENOMEM;
+    }
     double *route_rates = NULL;
     if (cfg->route_count > 0) {
         route_rates = calloc(cfg->route_count, sizeof(double));
@@ -41,6 +47,7 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
     free(route_rates);
     if (r < 0) {
         snprintf(err, err_len, "cannot set up the sampler: %s", tg_strerror(r));
+        tg_spanpool_fini(&t->pool);
         free(t);
         return r;
     }
@@ -73,6 +80,7 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
         snprintf(err, err_len, "cannot start the span processor thread: %s", strerror(-r));
         tg_batch_destroy(t->batch);
         tg_sampler_fini(&t->sampler);
+        tg_spanpool_fini(&t->pool);
         free(t);
         return r;
     }
@@ -81,6 +89,7 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
 nomem:
     snprintf(err, err_len, "out of memory");
     tg_sampler_fini(&t->sampler);
+    tg_spanpool_fini(&t->pool);
     free(t);
     return -ENOMEM;
 }
@@ -97,6 +106,7 @@ void tg_tracer_destroy(struct tg_tracer *t)
         return;
     tg_batch_destroy(t->batch);
     tg_sampler_fini(&t->sampler);
+    tg_spanpool_fini(&t->pool);
     free(t);
 }
 
@@ -143,7 +153,20 @@ bool tg_trace_note_header(struct tg_trace *tr, const char *name, size_t name_len
         in->traceparent_len = value_len;
         in->traceparent_count++;
         return true;
+    case 4:
+        if (!in->host && name_is(name, name_len, "host", 4))
+            in->host = value;
+        return false;
+    case 15:
+        if (!in->xff && name_is(name, name_len, "x-forwarded-for", 15))
+            in->xff = value;
+        return false;
     case 10:
+        if (name_is(name, name_len, "user-agent", 10)) {
+            if (!in->user_agent)
+                in->user_agent = value;
+            return false;
+        }
         if (!name_is(name, name_len, "tracestate", 10))
             return false;
         if (in->tracestate_count < TG_TRACE_IN_MAX) {
@@ -278,8 +301,19 @@ static void set_name(struct tg_span *s, const struct tg_conn *c, bool known)
     const char *m = known ? c->method : "HTTP";
     const char *route = c->route ? c->route->http_route : NULL;
     char name[512];
-    int n = snprintf(name, sizeof(name), "%s%s%s", m, route ? " " : "", route ? route : "");
-    tg_span_set_name(s, name, n < 0 ? 0 : (size_t)n < sizeof(name) ? (size_t)n : sizeof(name) - 1);
+    size_t n = strlen(m);
+    if (n > 64)
+        n = 64;
+    memcpy(name, m, n);
+    if (route) {
+        size_t rlen = strlen(route);
+        if (rlen > sizeof(name) - n - 1)
+            rlen = sizeof(name) - n - 1;
+        name[n++] = ' ';
+        memcpy(name + n, route, rlen);
+        n += rlen;
+    }
+    tg_span_set_name(s, name, n);
 }
 
 static void method_attrs(struct tg_span *s, const struct tg_conn *c, bool known)
@@ -343,7 +377,8 @@ static void server_span_start(struct tg_conn *c, const struct tg_tracing_conf *t
 {
     struct tg_trace *tr = &c->trace;
     struct tg_tracer *t = tg_worker_tracer(c->w);
-    struct tg_span *s = tg_span_create(tr->trace_id, tr->server_id, has_parent ? parent : NULL,
+    struct tg_span *s = tg_span_create(&t->pool, tr->trace_id, tr->server_id,
+                                       has_parent ? parent : NULL,
                                        TG_SPAN_SERVER, c->start_unix_ns);
     if (!s) {
         count(&t->stats.span_alloc_failed);
@@ -373,10 +408,10 @@ static void server_span_start(struct tg_conn *c, const struct tg_tracing_conf *t
     tg_span_attr_str(s, "url.scheme", "http", 4);
     if (c->route)
         tg_span_attr_str(s, "http.route", c->route->http_route, strlen(c->route->http_route));
-    const char *host = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND, "Host");
+    const char *host = tr->in.host;
     if (host)
         address_attrs(s, host, strlen(host), 80);
-    const char *xff = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND, "X-Forwarded-For");
+    const char *xff = tr->in.xff;
     size_t xlen = 0;
     if (xff) {
         while (*xff == ' ' || *xff == '\t')
@@ -389,7 +424,7 @@ static void server_span_start(struct tg_conn *c, const struct tg_tracing_conf *t
         tg_span_attr_str(s, "client.address", c->client_ip, strlen(c->client_ip));
     tg_span_attr_str(s, "network.peer.address", c->client_ip, strlen(c->client_ip));
     tg_span_attr_str(s, "network.protocol.version", c->http10 ? "1.0" : "1.1", 3);
-    const char *ua = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND, "User-Agent");
+    const char *ua = tr->in.user_agent;
     if (ua)
         tg_span_attr_str(s, "user_agent.original", ua, strlen(ua));
     capture_request_headers(s, c, &tc->request_headers);
@@ -515,7 +550,7 @@ void tg_trace_client_start(struct tg_conn *c, const char *url)
     if (!tr->server || tr->client)
         return;
     struct tg_tracer *t = tg_worker_tracer(c->w);
-    struct tg_span *s = tg_span_create(tr->trace_id, tr->client_id, tr->server_id,
+    struct tg_span *s = tg_span_create(&t->pool, tr->trace_id, tr->client_id, tr->server_id,
                                        TG_SPAN_CLIENT, tg_unix_now_ns());
     if (!s) {
         count(&t->stats.span_alloc_failed);

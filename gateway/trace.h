@@ -30,6 +30,7 @@
 #include "config.h"
 #include "ids.h"
 #include "sampler.h"
+#include "spanpool.h"
 
 struct tg_conn;
 struct tg_span;
@@ -38,6 +39,10 @@ struct tg_span;
 #define TG_TRACE_IN_MAX 32
 
 struct tg_trace_in {
+    /* first occurrences, for span attributes */
+    const char *host;
+    const char *xff;
+    const char *user_agent;
     const char *traceparent;
     size_t traceparent_len;
     unsigned traceparent_count;
@@ -87,6 +92,7 @@ struct tg_tracer {
     struct tg_sampler sampler;
     struct tg_exporter exporter;
     struct tg_batch *batch;
+    struct tg_spanpool pool;
     struct tg_trace_stats stats;
 };
 
@@ -100,7 +106,8 @@ void tg_tracer_destroy(struct tg_tracer *t);
 /* One JSON line of counters (for the shutdown log). */
 void tg_tracer_summary(struct tg_tracer *t, char *out, size_t len);
 
-/* An inbound request header; true if it is a trace header (noted). */
+/* An inbound request header: trace headers and the few a SERVER span
+ * reads are noted. Returns true for a trace header. */
 bool tg_trace_note_header(struct tg_trace *tr, const char *name, size_t name_len,
                           const char *value, size_t value_len);
 

@@ -1,18 +1,22 @@
 #include "span.h"
 
+#include "spanpool.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-struct tg_span *tg_span_create(const uint8_t trace_id[16], const uint8_t span_id[8],
+struct tg_span *tg_span_create(struct tg_spanpool *pool,
+                               const uint8_t trace_id[16], const uint8_t span_id[8],
                                const uint8_t *parent_span_id, enum tg_span_kind kind,
                                int64_t start_unix_ns)
 {
     /* Only the header is cleared: attrs, events and data are written before
      * they are read (counts say how much is valid). */
-    struct tg_span *s = malloc(sizeof(*s));
+    struct tg_span *s = pool ? tg_spanpool_get(pool) : malloc(sizeof(*s));
     if (!s)
         return NULL;
     memset(s, 0, offsetof(struct tg_span, attrs));
+    s->pool = pool;
     s->data_len = 0;
     memcpy(s->trace_id, trace_id, 16);
     memcpy(s->span_id, span_id, 8);
@@ -27,7 +31,10 @@ struct tg_span *tg_span_create(const uint8_t trace_id[16], const uint8_t span_id
 
 void tg_span_destroy(struct tg_span *s)
 {
-    free(s);
+    if (s && s->pool)
+        tg_spanpool_put(s->pool, s);
+    else
+        free(s);
 }
 
 /* Longest prefix of str[0..len) that is at most max bytes and does not end

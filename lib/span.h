@@ -71,8 +71,10 @@ struct tg_link {
 #define TG_SPAN_MAX_EVENTS 8
 #define TG_SPAN_DATA_BYTES 3072
 
+struct tg_spanpool;
+
 struct tg_span {
-    struct tg_span *next;        /* free for the owner of the span (queues, batches) */
+    struct tg_spanpool *pool;    /* where tg_span_destroy returns it; NULL: free() */
     uint8_t trace_id[16];
     uint8_t span_id[8];
     uint8_t parent_span_id[8];
@@ -100,8 +102,10 @@ struct tg_span {
     char data[TG_SPAN_DATA_BYTES];
 };
 
-/* A zeroed span with ids, kind and start time set. NULL if out of memory. */
-struct tg_span *tg_span_create(const uint8_t trace_id[16], const uint8_t span_id[8],
+/* A zeroed span with ids, kind and start time set, from pool (or malloc
+ * when pool is NULL). NULL if out of memory. */
+struct tg_span *tg_span_create(struct tg_spanpool *pool,
+                               const uint8_t trace_id[16], const uint8_t span_id[8],
                                const uint8_t *parent_span_id, enum tg_span_kind kind,
                                int64_t start_unix_ns);
 void tg_span_destroy(struct tg_span *s);

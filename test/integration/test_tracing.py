@@ -313,7 +313,8 @@ def test_bad_sampler_env_is_a_startup_error(start_tracegate, upstream):
                          ready=False)
     tg.expect_exit = True
     assert tg.wait_exit(10) != 0
-    assert any("OTEL_TRACES_SAMPLER" in l for l in tg.stderr.lines()), tg.stderr.lines()
+    tg.stderr.wait_for(lambda l: "OTEL_TRACES_SAMPLER" in l and "sometimes" in l, 5,
+                       "an error naming OTEL_TRACES_SAMPLER")
 
 
 # ---- status, errors, attributes --------------------------------------------------
