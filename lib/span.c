@@ -57,7 +57,10 @@ const char *tg_span_store(struct tg_span *s, const char *str, size_t len, uint32
     if (n == 0 && len > 0)
         return NULL;
     char *dst = s->data + s->data_len;
-    memcpy(dst, str, n);
+    /* An absent value arrives as (NULL, 0); memcpy from NULL is undefined
+     * even for zero bytes. */
+    if (n > 0)
+        memcpy(dst, str, n);
     s->data_len += (uint32_t)n;
     *out_len = (uint32_t)n;
     return dst;
