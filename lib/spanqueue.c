@@ -33,12 +33,19 @@ void tg_spanqueue_fini(struct tg_spanqueue *q)
 size_t tg_spanqueue_push(struct tg_spanqueue *q, struct tg_span *s)
 {
     /* Reserve a place under the limit first; the ring is at least that big,
-     * so the cell claimed below is always free or about to be. */
-    size_t n = atomic_fetch_add_explicit(&q->size, 1, memory_order_relaxed) + 1;
-    if (n > q->limit) {
-        atomic_fetch_sub_explicit(&q->size, 1, memory_order_relaxed);
-        return 0;
-    }
+     * so the cell claimed below is always free or about to be. The counter
+     * never goes over the limit, not even for an instant: an add-then-undo
+     * would make a concurrent push see a full queue that has room, and a
+     * full queue costs only this load. Acquire pairs with the release in
+     * pop, so the cell that pop freed is seen free below. */
+    size_t n = atomic_load_explicit(&q->size, memory_order_relaxed);
+    do {
+        if (n >= q->limit)
+            return 0;
+    } while (!atomic_compare_exchange_weak_explicit(&q->size, &n, n + 1,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed));
+    n++;
     size_t pos = atomic_load_explicit(&q->head, memory_order_relaxed);
     for (;;) {
         struct tg_spanqueue_cell *c = &q->cells[pos & q->mask];
