@@ -33,6 +33,12 @@ struct tg_batch *tg_batch_create(const struct tg_batch_conf *conf,
     if (!b)
         return NULL;
     b->conf = *conf;
+    /* OTEL_BSP_SCHEDULE_DELAY=0 is accepted ("export as soon as you can"),
+     * but a wait whose deadline has already passed returns at once and the
+     * idle thread would loop on an empty queue. One millisecond keeps the
+     * latency and lets the thread sleep. */
+    if (b->conf.schedule_delay_ms == 0)
+        b->conf.schedule_delay_ms = 1;
     b->exporter = *exporter;
     b->batch = calloc(conf->max_export_batch_size, sizeof(*b->batch));
     if (!b->batch)

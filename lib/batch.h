@@ -34,7 +34,7 @@ struct tg_exporter {
 #define TG_BSP_MAX_EXPORT_BATCH_SIZE 512
 
 struct tg_batch_conf {
-    int64_t schedule_delay_ms;
+    int64_t schedule_delay_ms;     /* >= 0; 0 is taken as 1 */
     int64_t export_timeout_ms;
     size_t max_queue_size;
     size_t max_export_batch_size;  /* <= max_queue_size */
