@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ struct tg_batch {
     sem_t wake;               /* posted when a batch fills, and to stop */
     _Atomic bool stopping;
     _Atomic bool closed;      /* after shutdown: submit drops */
+    _Atomic size_t submitting; /* submits between their closed check and their push's end */
     bool started;
     pthread_t thread;
     struct tg_span **batch;   /* max_export_batch_size slots */
@@ -132,7 +134,14 @@ int tg_batch_start(struct tg_batch *b)
 
 void tg_batch_submit(struct tg_batch *b, struct tg_span *s)
 {
-    if (atomic_load_explicit(&b->closed, memory_order_relaxed)) {
+    /* A submit that saw closed == false could otherwise push after
+     * shutdown's final drain and leave the span queued but never exported.
+     * Announce first, then look (both sequentially consistent): shutdown
+     * sets closed, then waits for the count to reach zero, so either this
+     * submit sees closed or shutdown waits for the push to land. */
+    atomic_fetch_add(&b->submitting, 1);
+    if (atomic_load(&b->closed)) {
+        atomic_fetch_sub_explicit(&b->submitting, 1, memory_order_release);
         atomic_fetch_add_explicit(&b->stats.dropped_shutdown, 1, memory_order_relaxed);
         tg_span_destroy(s);
         return;
@@ -141,18 +150,25 @@ void tg_batch_submit(struct tg_batch *b, struct tg_span *s)
     if (n == 0) {
         atomic_fetch_add_explicit(&b->stats.dropped_full, 1, memory_order_relaxed);
         tg_span_destroy(s);
-        return;
+    } else {
+        atomic_fetch_add_explicit(&b->stats.queued, 1, memory_order_relaxed);
+        /* Wake the thread once per filled batch, not per span. */
+        if (n == b->conf.max_export_batch_size)
+            sem_post(&b->wake);
     }
-    atomic_fetch_add_explicit(&b->stats.queued, 1, memory_order_relaxed);
-    /* Wake the thread once per filled batch, not per span. */
-    if (n == b->conf.max_export_batch_size)
-        sem_post(&b->wake);
+    /* Last: after this, shutdown may drain, post and destroy the semaphore. */
+    atomic_fetch_sub_explicit(&b->submitting, 1, memory_order_release);
 }
 
 void tg_batch_shutdown(struct tg_batch *b)
 {
     if (!b || atomic_exchange(&b->closed, true))
         return;
+    /* Submits already past their closed check finish their push (lock-free,
+     * so this is short); later ones drop. Then the final drain sees every
+     * span that will ever be queued. */
+    while (atomic_load_explicit(&b->submitting, memory_order_acquire) != 0)
+        sched_yield();
     atomic_store(&b->stopping, true);
     if (b->started) {
         sem_post(&b->wake);
@@ -170,14 +186,6 @@ void tg_batch_destroy(struct tg_batch *b)
     if (!b)
         return;
     tg_batch_shutdown(b);
-    /* A submit racing with shutdown may have slipped a span in after the
-     * final drain: account for it as dropped rather than leak it. */
-    struct tg_span *s;
-    while ((s = tg_spanqueue_pop(&b->queue))) {
-        atomic_fetch_sub(&b->stats.queued, 1);
-        atomic_fetch_add(&b->stats.dropped_shutdown, 1);
-        tg_span_destroy(s);
-    }
     sem_destroy(&b->wake);
     tg_spanqueue_fini(&b->queue);
     free(b->batch);

@@ -59,13 +59,16 @@ struct tg_batch *tg_batch_create(const struct tg_batch_conf *conf,
 /* Start the processor thread. Returns 0 or a negative errno. */
 int tg_batch_start(struct tg_batch *b);
 
-/* Hand over a finished span (any thread). On a full queue the span is freed
- * and counted. */
+/* Hand over a finished span (any thread, until destroy). On a full queue,
+ * or after shutdown has begun, the span is freed and counted. */
 void tg_batch_submit(struct tg_batch *b, struct tg_span *s);
 
 /* Export everything queued, stop the thread, then shut the exporter down.
- * Spans submitted after this are dropped and counted. */
+ * Submits that race with it either land before the final export or are
+ * dropped and counted, so once it returns queued == exported + failed.
+ * Call from one thread; a second call returns at once. */
 void tg_batch_shutdown(struct tg_batch *b);
+/* Shuts down if needed, then frees. No submit may run during or after it. */
 void tg_batch_destroy(struct tg_batch *b);
 
 const struct tg_batch_stats *tg_batch_stats(const struct tg_batch *b);
