@@ -164,7 +164,7 @@ void tg_otlp_json_span(struct tg_strbuf *sb, const struct tg_span *s)
     if (s->status_message) {
         tg_strbuf_putc(sb, ',');
         put_key(sb, "message");
-        put_string(sb, s->status_message, strlen(s->status_message));
+        put_string(sb, s->status_message, s->status_message_len);
     }
     tg_strbuf_puts(sb, "}}");
 }

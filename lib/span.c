@@ -160,3 +160,13 @@ void tg_span_event(struct tg_span *s, const char *name, int64_t time_unix_ns)
     s->events[s->event_count].time_unix_ns = time_unix_ns;
     s->event_count++;
 }
+
+void tg_span_set_status(struct tg_span *s, enum tg_status_code code, const char *msg,
+                        size_t len)
+{
+    s->status = (uint8_t)code;
+    s->status_message = NULL;
+    s->status_message_len = 0;
+    if (code == TG_STATUS_ERROR && msg && len > 0)
+        s->status_message = tg_span_store(s, msg, len, &s->status_message_len);
+}

@@ -83,7 +83,8 @@ struct tg_span {
     uint8_t flags;               /* W3C trace flags propagated with the span */
     uint8_t kind;                /* enum tg_span_kind */
     uint8_t status;              /* enum tg_status_code */
-    const char *status_message;  /* static or data; NULL = none */
+    const char *status_message;  /* static or data, not NUL-terminated; NULL = none */
+    uint32_t status_message_len;
     const char *name;            /* in data */
     uint32_t name_len;
     const char *trace_state;     /* in data; NULL = none */
@@ -125,5 +126,11 @@ void tg_span_attr_int(struct tg_span *s, const char *key, int64_t v);
 void tg_span_attr_bool(struct tg_span *s, const char *key, bool v);
 void tg_span_attr_double(struct tg_span *s, const char *key, double v);
 void tg_span_event(struct tg_span *s, const char *name, int64_t time_unix_ns);
+
+/* Set the status. The message (msg may be NULL) is copied into the span's
+ * store, cut like any string; it is kept only with TG_STATUS_ERROR, since
+ * the OpenTelemetry API ignores a description for Ok and Unset. */
+void tg_span_set_status(struct tg_span *s, enum tg_status_code code, const char *msg,
+                        size_t len);
 
 #endif
