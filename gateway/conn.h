@@ -86,7 +86,7 @@ struct tg_conn {
     struct MHD_Connection *mhd;
     int client_fd;
     char client_ip[INET6_ADDRSTRLEN];
-    CURL *easy;                       /* reused by every request on this connection */
+    CURL *easy;                       /* from the worker's pool while a transfer runs */
     bool over_limit;                  /* accepted past max_connections: answer 503 */
     struct tg_conn *prev, *next;      /* worker's list of requests in flight */
     bool listed;

@@ -13,7 +13,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud);
 static size_t on_body(char *ptr, size_t size, size_t n, void *ud);
 static size_t on_read(char *buf, size_t size, size_t n, void *ud);
 
-/* Options that are the same for every transfer on this connection. */
+/* Options that are the same for every transfer of this worker. */
 static CURL *easy_create(struct tg_conn *c)
 {
     CURL *e = curl_easy_init();
@@ -21,13 +21,9 @@ static CURL *easy_create(struct tg_conn *c)
     if (e == NULL) {
         return NULL;
     }
-    curl_easy_setopt(e, CURLOPT_PRIVATE, c);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(e, CURLOPT_READDATA, c);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     /* No proxy lookups in the environment for every request. */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -75,8 +71,16 @@ int tg_upstream_start(struct tg_conn *c)
     struct curl_slist *headers = NULL;
     int r;
 
-    if (c->easy == NULL && (c->easy = easy_create(c)) == NULL) {
-        return -ENOMEM;
+    if (c->easy == NULL) {
+        c->easy = tg_worker_easy_get(c->w);
+        if (c->easy == NULL && (c->easy = easy_create(c)) == NULL) {
+            return -ENOMEM;
+        }
+        /* A handle serves many connections: point it at this one. */
+        curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+        curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
+        curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+        curl_easy_setopt(c->easy, CURLOPT_READDATA, c);
     }
     char *url = build_url(c);
     if (url == NULL) {
@@ -312,6 +316,15 @@ static void remove_transfer(struct tg_conn *c)
     c->upstream_end_ns = tg_now_ns();
 }
 
+/* The transfer is over: its handle goes back to the worker. */
+static void release_easy(struct tg_conn *c)
+{
+    if (c->easy != NULL) {
+        tg_worker_easy_put(c->w, c->easy);
+        c->easy = NULL;
+    }
+}
+
 void tg_upstream_done(struct tg_conn *c, CURLcode rc)
 {
     remove_transfer(c);
@@ -325,6 +338,7 @@ void tg_upstream_done(struct tg_conn *c, CURLcode rc)
         }
     }
     tg_trace_client_end(c, c->error_type);
+    release_easy(c);
     tg_worker_resume(c);
 }
 
@@ -338,6 +352,7 @@ void tg_upstream_abort(struct tg_conn *c)
             c->error_type = "request_aborted";
         }
         tg_trace_client_end(c, c->error_type);
+        release_easy(c);
     }
 }
 
@@ -405,8 +420,5 @@ void tg_upstream_check_timeouts(struct tg_conn *c, int64_t now)
 void tg_upstream_conn_fini(struct tg_conn *c)
 {
     tg_upstream_abort(c);
-    if (c->easy != NULL) {
-        curl_easy_cleanup(c->easy);
-        c->easy = NULL;
-    }
+    release_easy(c);
 }

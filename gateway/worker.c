@@ -36,6 +36,10 @@ enum { TAG_MHD = 1, TAG_WAKE, TAG_CURL, TAG_CLIENT };
 /* Free streaming buffers kept per worker (each TG_BUF_BYTES): enough for
  * hundreds of concurrent streams without a malloc/free per request. */
 #define BUF_POOL_MAX 256
+/* Idle curl easy handles kept for reuse. A request holds one only while its
+ * transfer runs, so a worker needs about as many as it has transfers in
+ * flight, not one per client connection. */
+#define EASY_POOL_MAX 256
 #define MAX_EVENTS 256
 /* Rounds of curl <-> MHD hand-offs per loop turn before epoll again. */
 #define INNER_ROUNDS 8
@@ -78,6 +82,8 @@ struct tg_worker {
 
     char *free_bufs[BUF_POOL_MAX];
     size_t free_buf_count;
+    CURL *free_easy[EASY_POOL_MAX];
+    size_t free_easy_count;
 
     struct tg_logbuf log;
     struct tg_tracer *tracer;
@@ -137,6 +143,23 @@ void tg_worker_buf_put(struct tg_worker *w, char *buf)
         w->free_bufs[w->free_buf_count++] = buf;
     } else {
         free(buf);
+    }
+}
+
+CURL *tg_worker_easy_get(struct tg_worker *w)
+{
+    if (w->free_easy_count > 0) {
+        return w->free_easy[--w->free_easy_count];
+    }
+    return NULL;
+}
+
+void tg_worker_easy_put(struct tg_worker *w, CURL *e)
+{
+    if (w->free_easy_count < EASY_POOL_MAX) {
+        w->free_easy[w->free_easy_count++] = e;
+    } else {
+        curl_easy_cleanup(e);
     }
 }
 
@@ -664,6 +687,9 @@ void tg_worker_destroy(struct tg_worker *w)
         /* Closes idle keep-alive connections; their conns are freed via
          * the connection-notify callback. */
         MHD_stop_daemon(w->mhd); /* also closes a listen socket not yet quiesced */
+    }
+    for (size_t i = 0; i < w->free_easy_count; i++) {
+        curl_easy_cleanup(w->free_easy[i]);
     }
     if (w->multi != NULL) {
         curl_multi_cleanup(w->multi);

@@ -75,6 +75,11 @@ void tg_worker_log_access(struct tg_worker *w, const struct tg_access_entry *e);
  * same step, and otherwise turns the response into a stream. */
 void tg_worker_confirm_collect(struct tg_conn *c);
 
+/* Idle curl easy handles (most recently used first, so the next transfer
+ * finds one warm in cache); get returns NULL when none is idle. */
+CURL *tg_worker_easy_get(struct tg_worker *w);
+void tg_worker_easy_put(struct tg_worker *w, CURL *e);
+
 /* Buffers of TG_BUF_BYTES from a small per-worker free list. */
 char *tg_worker_buf_get(struct tg_worker *w);
 void tg_worker_buf_put(struct tg_worker *w, char *buf);
