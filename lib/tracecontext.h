@@ -94,9 +94,9 @@ void tg_hex_encode(const uint8_t *in, size_t n, char *out);
  *
  * On success out holds the value to propagate, NUL-terminated, at most
  * `limit` characters, and *result holds TG_TRACESTATE_* bits:
- * - Normally out is the field values that are not empty or blank, joined
- *   with ',' byte for byte (so one received field comes out unchanged,
- *   whitespace included) and *result is 0.
+ * - Normally out is the field values that hold at least one member,
+ *   joined with ',' byte for byte (so one received field comes out
+ *   unchanged, whitespace and empty members included) and *result is 0.
  * - If that is longer than `limit`, out is rebuilt from the members alone,
  *   without whitespace or empty members, joined with ',' (REWRITTEN). If it
  *   is still too long, whole members are removed (TRUNCATED) in the order
@@ -122,9 +122,10 @@ int tg_tracestate_normalize(const char *const *values, const size_t *lens,
  * at most 64 list members and at most 8192 bytes, counted as the field
  * values plus one ',' between each two. Whitespace around members, '=', ';'
  * and ',' is allowed, and so are empty list members (RFC 9110 section
- * 5.6.1.2: recipients ignore them). Returns TG_ETOOBIG over a limit,
- * TG_EPARSE when malformed; the caller forwards the fields untouched on 0
- * and drops them otherwise.
+ * 5.6.1.2: recipients ignore them). Returns TG_ETOOBIG over the byte
+ * limit (checked before the grammar), else TG_EPARSE when malformed, else
+ * TG_ETOOBIG over the member limit; the caller forwards the fields
+ * untouched on 0 and drops them otherwise.
  */
 int tg_baggage_check(const char *const *values, const size_t *lens, size_t n);
 

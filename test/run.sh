@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install, build and run every test: the unit test programs, the
 # integration tests (real processes on 127.0.0.1), then both again against
-# a sanitizer build (SKIP_SANITIZERS=1 skips that). Ends with the line
+# a sanitizer build (SKIP_SANITIZERS=1 skips that), then the fuzz targets
+# for a bounded time (SKIP_FUZZ=1 skips them). Ends with the line
 # "N passed, N failed"; exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -86,6 +87,21 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     passed=$((passed + 1))
   fi
   rm -rf "$reports"
+fi
+
+# The libFuzzer targets for a bounded time (30 s each by default; FUZZ_SECONDS
+# sets it, SKIP_FUZZ=1 skips them) in their own clang build directory, over
+# the saved corpus. Each target counts as one test.
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz targets"
+  fuzz_out=$(bash test/fuzz/run.sh "${FUZZ_SECONDS:-30}" 2>&1)
+  echo "$fuzz_out"
+  p=$(echo "$fuzz_out" | grep -c '^fuzz_.*: ok,')
+  f=$(echo "$fuzz_out" | grep -c '^fuzz_.*: FAILED')
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then  # the build failed: no run
+    f=1
+  fi
+  passed=$((passed + p)); failed=$((failed + f))
 fi
 
 echo "$passed passed, $failed failed"

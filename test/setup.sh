@@ -12,6 +12,9 @@ packages=(
   # tests, demo and benchmarks
   curl python3 python3-pytest python3-aiohttp python3-psutil procps
   nginx-light wrk strace util-linux
+  # fuzz targets (test/fuzz): clang, and compiler-rt, which ships libFuzzer
+  # and the sanitizer runtimes (only recommended by clang, so named here)
+  clang libclang-rt-14-dev
 )
 # Go is not installed here: the sampler comparison (test/sampler-go) builds
 # against go.opentelemetry.io/otel/sdk, whose go.mod needs Go >= 1.26, and
