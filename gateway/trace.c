@@ -169,20 +169,18 @@ bool tg_trace_note_header(struct tg_trace *tr, const char *name, size_t name_len
         }
         if (!name_is(name, name_len, "tracestate", 10))
             return false;
-        if (in->tracestate_count < TG_TRACE_IN_MAX) {
-            in->tracestate[in->tracestate_count] = value;
-            in->tracestate_len[in->tracestate_count] = value_len;
+        if (in->tracestate_count++ == 0) {
+            in->tracestate = value;
+            in->tracestate_len = value_len;
         }
-        in->tracestate_count++;
         return true;
     case 7:
         if (!name_is(name, name_len, "baggage", 7))
             return false;
-        if (in->baggage_count < TG_TRACE_IN_MAX) {
-            in->baggage[in->baggage_count] = value;
-            in->baggage_len[in->baggage_count] = value_len;
+        if (in->baggage_count++ == 0) {
+            in->baggage = value;
+            in->baggage_len = value_len;
         }
-        in->baggage_count++;
         return true;
     default:
         return false;
@@ -371,6 +369,55 @@ static void status_code_error(struct tg_span *s, int status, const char **error_
 
 /* ---- per request ------------------------------------------------------------- */
 
+/* Every field named `name`, in arrival order, into arena arrays. */
+struct field_list {
+    const char *name;
+    size_t name_len;
+    const char **values;
+    size_t *lens;
+    unsigned n;
+};
+
+static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_len, const char *value, size_t value_len)
+{
+    struct field_list *l = cls;
+    (void)kind;
+    if (name_is(key, key_len, l->name, l->name_len) && l->n < TG_TRACE_IN_MAX) {
+        l->values[l->n] = value;
+        l->lens[l->n] = value_len;
+        l->n++;
+    }
+    return MHD_YES;
+}
+
+/* The fields of a trace header seen count times: the noted one, or all of
+ * them collected again. Returns the number in *n (0 when too many or out
+ * of memory: the header is then dropped). */
+static void fields_of(struct tg_conn *c, const char *name, unsigned count, const char **first,
+                      size_t *first_len, const char *const **values, const size_t **lens,
+                      unsigned *n)
+{
+    *n = 0;
+    if (count == 1) {
+        *values = first;
+        *lens = first_len;
+        *n = 1;
+        return;
+    }
+    if (count > TG_TRACE_IN_MAX)
+        return;
+    struct field_list l = {.name = name, .name_len = strlen(name)};
+    l.values = tg_arena_alloc(&c->arena, count * sizeof(*l.values));
+    l.lens = tg_arena_alloc(&c->arena, count * sizeof(*l.lens));
+    if (!l.values || !l.lens)
+        return;
+    MHD_get_connection_values_n(c->mhd, MHD_HEADER_KIND, collect_field, &l);
+    *values = l.values;
+    *lens = l.lens;
+    *n = l.n;
+}
+
 static void server_span_start(struct tg_conn *c, const struct tg_tracing_conf *tc,
                               bool has_parent, const uint8_t *parent, bool link,
                               const struct tg_traceparent *in)
@@ -497,45 +544,54 @@ void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng)
         char *buf = tg_arena_alloc(&c->arena, cap);
         unsigned result = 0;
         int r = TG_ETOOBIG;
-        if (buf && tr->in.tracestate_count <= TG_TRACE_IN_MAX)
-            r = tg_tracestate_normalize(tr->in.tracestate, tr->in.tracestate_len,
-                                        tr->in.tracestate_count, (size_t)tc->tracestate_limit,
-                                        buf, cap, &result);
+        const char *const *vals;
+        const size_t *lens;
+        unsigned n;
+        fields_of(c, "tracestate", tr->in.tracestate_count, &tr->in.tracestate,
+                  &tr->in.tracestate_len, &vals, &lens, &n);
+        if (buf && n > 0)
+            r = tg_tracestate_normalize(vals, lens, n, (size_t)tc->tracestate_limit, buf, cap,
+                                        &result);
         if (r < 0) {
             count(&t->stats.tracestate_invalid);
         } else {
             if (result & TG_TRACESTATE_TRUNCATED)
                 count(&t->stats.tracestate_truncated);
-            size_t n = strlen(buf);
-            if (n > 0) {
+            size_t len = strlen(buf);
+            if (len > 0) {
                 tr->out_tracestate = buf;
-                tr->out_tracestate_len = n;
+                tr->out_tracestate_len = len;
                 if (tr->server)
                     tr->server->trace_state =
-                        tg_span_store(tr->server, buf, n, &tr->server->trace_state_len);
+                        tg_span_store(tr->server, buf, len, &tr->server->trace_state_len);
             }
         }
     }
     if (tr->in.baggage_count > 0) {
         int r = TG_ETOOBIG;
-        if (tr->in.baggage_count <= TG_TRACE_IN_MAX)
-            r = tg_baggage_check(tr->in.baggage, tr->in.baggage_len, tr->in.baggage_count);
+        const char *const *vals;
+        const size_t *lens;
+        unsigned n;
+        fields_of(c, "baggage", tr->in.baggage_count, &tr->in.baggage, &tr->in.baggage_len,
+                  &vals, &lens, &n);
+        if (n > 0)
+            r = tg_baggage_check(vals, lens, n);
         if (r < 0) {
             count(&t->stats.baggage_dropped);
         } else {
             /* Repeated fields forwarded as one comma-joined field (same
              * meaning, RFC 9110 5.3). */
             size_t total = 0;
-            for (unsigned i = 0; i < tr->in.baggage_count; i++)
-                total += tr->in.baggage_len[i] + 1;
+            for (unsigned i = 0; i < n; i++)
+                total += lens[i] + 1;
             char *v = tg_arena_alloc(&c->arena, total + 1);
             if (v) {
                 size_t o = 0;
-                for (unsigned i = 0; i < tr->in.baggage_count; i++) {
+                for (unsigned i = 0; i < n; i++) {
                     if (i)
                         v[o++] = ',';
-                    memcpy(v + o, tr->in.baggage[i], tr->in.baggage_len[i]);
-                    o += tr->in.baggage_len[i];
+                    memcpy(v + o, vals[i], lens[i]);
+                    o += lens[i];
                 }
                 tr->out_baggage = v;
                 tr->out_baggage_len = o;

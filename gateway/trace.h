@@ -35,7 +35,11 @@
 struct tg_conn;
 struct tg_span;
 
-/* Inbound header values kept while the request lives (MHD's memory). */
+/* Inbound header values kept while the request lives (MHD's memory).
+ * Only the first tracestate and baggage fields are noted during the scan
+ * (this struct is cleared for every request, so it stays small); repeated
+ * ones are collected by a second look in the rare case there are any. At
+ * most TG_TRACE_IN_MAX fields of each are taken; more drops the header. */
 #define TG_TRACE_IN_MAX 32
 
 struct tg_trace_in {
@@ -46,12 +50,12 @@ struct tg_trace_in {
     const char *traceparent;
     size_t traceparent_len;
     unsigned traceparent_count;
-    unsigned tracestate_count;   /* may exceed TG_TRACE_IN_MAX: then dropped */
+    unsigned tracestate_count;
     unsigned baggage_count;
-    const char *tracestate[TG_TRACE_IN_MAX];
-    size_t tracestate_len[TG_TRACE_IN_MAX];
-    const char *baggage[TG_TRACE_IN_MAX];
-    size_t baggage_len[TG_TRACE_IN_MAX];
+    const char *tracestate;      /* first field */
+    size_t tracestate_len;
+    const char *baggage;         /* first field */
+    size_t baggage_len;
 };
 
 /* Per-request tracing state (inside struct tg_conn, reset per request). */

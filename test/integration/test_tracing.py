@@ -397,3 +397,28 @@ def test_every_span_accounted_for_at_shutdown(start_tracegate, upstream):
     assert totals["spans_exported"] + totals["spans_dropped_queue_full"] + \
         totals["spans_failed"] + totals["spans_dropped_shutdown"] == 40
     assert len(spans(tg)) == totals["spans_exported"]
+
+
+def test_repeated_tracestate_and_baggage_fields_combine(start_tracegate, upstream):
+    tg = start(start_tracegate, upstream)
+    resp, tag = get(tg, headers=[
+        ("traceparent", "00-%s-%s-01" % (IN_TRACE, IN_PARENT)),
+        ("tracestate", "rojo=00f067aa0ba902b7"),
+        ("baggage", "a=1"),
+        ("tracestate", "congo=t61rcWkgMzE"),
+        ("baggage", "b=2"),
+    ])
+    assert forwarded(resp, "tracestate") == ["rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"]
+    assert forwarded(resp, "baggage") == ["a=1,b=2"]
+    _, server, _ = spans_for(tg, tag)
+    assert server["traceState"] == "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"
+
+
+def test_duplicate_tracestate_key_across_fields_is_invalid(start_tracegate, upstream):
+    tg = start(start_tracegate, upstream)
+    resp, _ = get(tg, headers=[
+        ("traceparent", "00-%s-%s-01" % (IN_TRACE, IN_PARENT)),
+        ("tracestate", "rojo=1"),
+        ("tracestate", "rojo=2"),
+    ])
+    assert resp.status == 200 and forwarded(resp, "tracestate") == []
