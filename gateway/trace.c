@@ -692,7 +692,12 @@ void tg_trace_client_end(struct tg_conn *c, const char *error_type)
 void tg_trace_response(struct tg_conn *c, struct MHD_Response *r)
 {
     struct tg_trace *tr = &c->trace;
-    if (!tr->active || !c->route || !c->route->traceresponse)
+    if (!tr->active)
+        return;
+    /* Answers without a route (404) follow the global setting. */
+    bool on = c->route ? c->route->traceresponse
+                       : tg_worker_tracer(c->w)->cfg->tracing.traceresponse;
+    if (!on)
         return;
     struct tg_traceparent tp;
     memcpy(tp.trace_id, tr->trace_id, 16);

@@ -422,3 +422,15 @@ def test_duplicate_tracestate_key_across_fields_is_invalid(start_tracegate, upst
         ("tracestate", "rojo=2"),
     ])
     assert resp.status == 200 and forwarded(resp, "tracestate") == []
+
+
+def test_no_route_answer_is_traced_with_traceresponse(start_tracegate, upstream):
+    tg = start(start_tracegate, upstream, config={
+        "routes": [{"prefix": "/api", "upstream": upstream.url}]})
+    resp, tag = get(tg, "/elsewhere")
+    assert resp.status == 404
+    trace_id, span_id, flags = TP_RE.match(resp.get("traceresponse")).groups()
+    got = tg.stdout.wait_for(lambda l: l.startswith('{"traceId"') and tag in l, 5, "404 span")
+    span = json.loads(got)
+    assert span["kind"] == 2 and span["name"] == "GET" and span["spanId"] == span_id
+    assert attrs(span)["http.response.status_code"] == "404" and "http.route" not in attrs(span)
