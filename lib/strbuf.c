@@ -3,26 +3,6 @@
 #include <math.h>
 #include <string.h>
 
-void tg_strbuf_append(struct tg_strbuf *sb, const char *s, size_t len)
-{
-    if (sb->truncated || sb->cap - sb->len < len) {
-        sb->truncated = true;
-        return;
-    }
-    memcpy(sb->data + sb->len, s, len);
-    sb->len += len;
-}
-
-void tg_strbuf_puts(struct tg_strbuf *sb, const char *s)
-{
-    tg_strbuf_append(sb, s, strlen(s));
-}
-
-void tg_strbuf_putc(struct tg_strbuf *sb, char c)
-{
-    tg_strbuf_append(sb, &c, 1);
-}
-
 void tg_strbuf_u64(struct tg_strbuf *sb, uint64_t v)
 {
     char tmp[20];
@@ -119,6 +99,19 @@ void tg_strbuf_json_string(struct tg_strbuf *sb, const char *s, size_t len,
 
     tg_strbuf_putc(sb, '"');
     while (i < len) {
+        /* Fast path: a run of printable ASCII that needs no escape goes
+         * out in one copy (span attributes are almost all like this). */
+        size_t run = i;
+        size_t run_end = len < max_bytes ? len : max_bytes;
+        while (run < run_end && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' &&
+               p[run] != '\\') {
+            run++;
+        }
+        if (run > i) {
+            tg_strbuf_append(sb, s + i, run - i);
+            i = run;
+            continue;
+        }
         size_t n = utf8_len(p + i, len - i);
         if (i + (n ? n : 1) > max_bytes) {
             tg_strbuf_puts(sb, "...");

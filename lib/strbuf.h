@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct tg_strbuf {
     char *data;
@@ -27,9 +28,31 @@ static inline void tg_strbuf_init(struct tg_strbuf *sb, char *data, size_t cap)
     sb->truncated = false;
 }
 
-void tg_strbuf_append(struct tg_strbuf *sb, const char *s, size_t len);
-void tg_strbuf_puts(struct tg_strbuf *sb, const char *s);
-void tg_strbuf_putc(struct tg_strbuf *sb, char c);
+/* The small appends are inline: encoders call them for every key, comma
+ * and quote. */
+static inline void tg_strbuf_append(struct tg_strbuf *sb, const char *s, size_t len)
+{
+    if (sb->truncated || sb->cap - sb->len < len) {
+        sb->truncated = true;
+        return;
+    }
+    memcpy(sb->data + sb->len, s, len);
+    sb->len += len;
+}
+
+static inline void tg_strbuf_puts(struct tg_strbuf *sb, const char *s)
+{
+    tg_strbuf_append(sb, s, strlen(s));
+}
+
+static inline void tg_strbuf_putc(struct tg_strbuf *sb, char c)
+{
+    if (sb->truncated || sb->len == sb->cap) {
+        sb->truncated = true;
+        return;
+    }
+    sb->data[sb->len++] = c;
+}
 void tg_strbuf_u64(struct tg_strbuf *sb, uint64_t v);
 void tg_strbuf_i64(struct tg_strbuf *sb, int64_t v);
 
