@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""A/B of tracegate builds: CPU time per request of two or more binaries in
+one run, alternating rounds, against the same nginx upstream (the way to
+tell a real change from a slow day on a shared machine).
+
+Usage: /usr/bin/python3 test/bench/ab.py BIN_A,BIN_B[,...] CONNS [/small|/16k]
+Each binary runs with one worker pinned to CPU 0 and TELEMETRY_ENABLED=false;
+wrk and the upstream use CPU 1. Prints each round and the medians.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import cpu_seconds, free_port, run_wrk, start_nginx, wait_port  # noqa: E402
+
+
+def main():
+    bins = sys.argv[1].split(",")
+    conns = int(sys.argv[2])
+    path = sys.argv[3] if len(sys.argv) > 3 else "/small"
+    tmp = tempfile.mkdtemp(prefix="tg-ab-")
+    os.chmod(tmp, 0o755)
+    www = Path(tmp) / "www"
+    www.mkdir()
+    (www / "small").write_bytes(b"ok\n")
+    (www / "16k").write_bytes(os.urandom(16384))
+    for f in www.iterdir():
+        f.chmod(0o644)
+    up = free_port()
+    procs = [start_nginx(tmp, "up", up, "server {{ listen 127.0.0.1:{p}; root {t}/www; }}".format(
+        p=up, t=tmp))]
+    try:
+        targets = []
+        for b in bins:
+            port = free_port()
+            p = subprocess.Popen(["taskset", "-c", "0", b, "--listen", "127.0.0.1:%d" % port,
+                                  "--upstream", "http://127.0.0.1:%d" % up, "--workers", "1",
+                                  "--access-log", "off"],
+                                 env=dict(os.environ, TELEMETRY_ENABLED="false"),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(p)
+            wait_port(port)
+            targets.append((b, port, p.pid))
+        res = {}
+        for b, port, _ in targets:
+            run_wrk(port, path, conns, 2)  # warm-up
+        for rnd in range(3):
+            for b, port, pid in (targets if rnd % 2 == 0 else targets[::-1]):
+                c0 = cpu_seconds([pid])
+                r = run_wrk(port, path, conns, 5)
+                c1 = cpu_seconds([pid])
+                res.setdefault(b, []).append((c1 - c0) / r["requests"] * 1e6)
+                print(rnd, b, "%.1f us/req" % res[b][-1], "errors %d" % r["errors"], flush=True)
+        for b in bins:
+            print("%-50s median %.1f us/req" % (b, statistics.median(res[b])))
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
