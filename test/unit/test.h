@@ -32,6 +32,14 @@ static int test_failed;
         }                                                                      \
     } while (0)
 
+/* buf[0..n) = c, NUL-terminated; returns buf (long inputs for limit tests). */
+static inline char *test_fill(char *buf, char c, size_t n)
+{
+    memset(buf, c, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 #define RUN(fn)                                                                \
     do {                                                                       \
         int before_ = test_failed_checks;                                      \
