@@ -98,6 +98,7 @@ struct tg_conn {
     const char *method;               /* borrowed from MHD for the request */
     char *target;                     /* raw request target, arena */
     size_t target_len;
+    size_t path_len;                  /* target up to '?' */
     bool head;
     bool http10;                      /* HTTP/1.0 request */
     bool suspended;                   /* we called MHD_suspend_connection */

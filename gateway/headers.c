@@ -13,18 +13,12 @@ struct slice {
     size_t len;
 };
 
-static bool name_is(const char *name, size_t len, const char *lit)
-{
-    size_t n = strlen(lit);
-    return len == n && strncasecmp(name, lit, n) == 0;
-}
-
 bool tg_headers_is_hop_by_hop(const char *name, size_t len)
 {
     /* RFC 9110 7.6.1 plus the de-facto Keep-Alive and Proxy-* fields. */
-    return name_is(name, len, "connection") || name_is(name, len, "keep-alive") ||
-           name_is(name, len, "te") || name_is(name, len, "trailer") ||
-           name_is(name, len, "transfer-encoding") || name_is(name, len, "upgrade") ||
+    return tg_header_name_is(name, len, "connection") || tg_header_name_is(name, len, "keep-alive") ||
+           tg_header_name_is(name, len, "te") || tg_header_name_is(name, len, "trailer") ||
+           tg_header_name_is(name, len, "transfer-encoding") || tg_header_name_is(name, len, "upgrade") ||
            (len >= 6 && strncasecmp(name, "proxy-", 6) == 0);
 }
 
@@ -125,16 +119,16 @@ static enum MHD_Result scan_first(void *cls, enum MHD_ValueKind kind, const char
 {
     struct req_scan *s = cls;
 
-    if (name_is(key, key_len, "connection")) {
+    if (tg_header_name_is(key, key_len, "connection")) {
         s->token_count = connection_tokens(value, value_len, s->tokens, s->token_count,
                                            CONNECTION_TOKENS_MAX);
-    } else if (name_is(key, key_len, "host")) {
+    } else if (tg_header_name_is(key, key_len, "host")) {
         s->host = (struct slice){value, value_len};
-    } else if (name_is(key, key_len, "x-forwarded-for")) {
+    } else if (tg_header_name_is(key, key_len, "x-forwarded-for")) {
         if (s->xff_count < 8) {
             s->xff[s->xff_count++] = (struct slice){value, value_len};
         }
-    } else if (name_is(key, key_len, "accept")) {
+    } else if (tg_header_name_is(key, key_len, "accept")) {
         s->has_accept = true;
     }
     if (!tg_headers_is_token(key, key_len) || !valid_value(value, value_len)) {
@@ -188,11 +182,11 @@ static enum MHD_Result scan_copy(void *cls, enum MHD_ValueKind kind, const char 
 {
     struct req_scan *s = cls;
 
-    if (tg_headers_is_hop_by_hop(key, key_len) || name_is(key, key_len, "expect") ||
-        name_is(key, key_len, "content-length") || name_is(key, key_len, "host") ||
-        name_is(key, key_len, "x-forwarded-for") ||
-        name_is(key, key_len, "x-forwarded-proto") ||
-        name_is(key, key_len, "x-forwarded-host") ||
+    if (tg_headers_is_hop_by_hop(key, key_len) || tg_header_name_is(key, key_len, "expect") ||
+        tg_header_name_is(key, key_len, "content-length") || tg_header_name_is(key, key_len, "host") ||
+        tg_header_name_is(key, key_len, "x-forwarded-for") ||
+        tg_header_name_is(key, key_len, "x-forwarded-proto") ||
+        tg_header_name_is(key, key_len, "x-forwarded-host") ||
         listed(s->tokens, s->token_count, key, key_len) ||
         tg_trace_replaces_header(&s->c->trace, key, key_len)) {
         return MHD_YES;
@@ -392,7 +386,7 @@ int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t le
     if (!valid_value(v, vlen)) {
         return TG_EPARSE;
     }
-    if (name_is(line, nlen, "content-length")) {
+    if (tg_header_name_is(line, nlen, "content-length")) {
         int64_t n;
         if (tg_headers_parse_content_length(v, vlen, &n) < 0 ||
             (c->content_length >= 0 && c->content_length != n)) {
@@ -422,7 +416,7 @@ int tg_headers_apply_response(const struct tg_conn *c, struct MHD_Response *r)
     size_t ntok = 0;
 
     for (const struct tg_header *h = c->resp_headers; h != NULL; h = h->next) {
-        if (name_is(h->name, h->name_len, "connection")) {
+        if (tg_header_name_is(h->name, h->name_len, "connection")) {
             ntok = connection_tokens(h->value, h->value_len, tokens, ntok,
                                      CONNECTION_TOKENS_MAX);
         }

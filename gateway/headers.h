@@ -20,6 +20,8 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
+#include <strings.h>
 
 #include "conn.h"
 
@@ -29,6 +31,13 @@
  * (config max_response_header_bytes; beyond it the answer is 502).
  * libmicrohttpd builds the response head inside the connection's memory pool,
  * which is sized for a maximal request head plus this (tg_server_create). */
+
+/* A field name (name[0..len), any case) equals the lowercase literal lit. */
+static inline bool tg_header_name_is(const char *name, size_t len, const char *lit)
+{
+    size_t n = strlen(lit);
+    return len == n && strncasecmp(name, lit, n) == 0;
+}
 
 /* True for a field that never crosses a proxy (case-insensitive name). */
 bool tg_headers_is_hop_by_hop(const char *name, size_t len);

@@ -80,6 +80,7 @@ static enum MHD_Result queue(struct tg_conn *c, int status, struct MHD_Response 
         /* Tell the client not to reuse this connection. */
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     }
+    tg_trace_response(c, r);
     enum MHD_Result ok = MHD_queue_response(c->mhd, (unsigned)status, r);
     MHD_destroy_response(r);
     if (ok == MHD_YES) {
@@ -100,7 +101,6 @@ static enum MHD_Result queue_local(struct tg_conn *c)
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    tg_trace_response(c, r);
     c->bytes_out = strlen(body);
     return queue(c, c->local_status, r);
 }
@@ -180,7 +180,6 @@ static enum MHD_Result queue_upstream(struct tg_conn *c)
                        c->route->upstream_authority);
         return queue_local(c);
     }
-    tg_trace_response(c, r);
     return queue(c, status, r);
 }
 
@@ -338,8 +337,8 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
         local(c, 400, false, "invalid request target");
         return MHD_YES;
     }
-    size_t path_len = strcspn(c->target, "?");
-    c->route = tg_route_match(cfg, c->target, path_len);
+    c->path_len = strcspn(c->target, "?");
+    c->route = tg_route_match(cfg, c->target, c->path_len);
     tg_trace_begin(c, tg_worker_rng(c->w));
     if (c->route == NULL) {
         local(c, 404, false, "no route for this path");

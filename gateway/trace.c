@@ -13,6 +13,7 @@
 
 #include "conn.h"
 #include "error.h"
+#include "headers.h"
 #include "export_console.h"
 #include "span.h"
 #include "tracecontext.h"
@@ -136,38 +137,33 @@ static void count(_Atomic uint64_t *c)
 
 /* ---- inbound headers ---------------------------------------------------------- */
 
-static bool name_is(const char *name, size_t len, const char *lit, size_t lit_len)
-{
-    return len == lit_len && strncasecmp(name, lit, len) == 0;
-}
-
 bool tg_trace_note_header(struct tg_trace *tr, const char *name, size_t name_len,
                           const char *value, size_t value_len)
 {
     struct tg_trace_in *in = &tr->in;
     switch (name_len) {
     case 11:
-        if (!name_is(name, name_len, "traceparent", 11))
+        if (!tg_header_name_is(name, name_len, "traceparent"))
             return false;
         in->traceparent = value;
         in->traceparent_len = value_len;
         in->traceparent_count++;
         return true;
     case 4:
-        if (!in->host && name_is(name, name_len, "host", 4))
+        if (!in->host && tg_header_name_is(name, name_len, "host"))
             in->host = value;
         return false;
     case 15:
-        if (!in->xff && name_is(name, name_len, "x-forwarded-for", 15))
+        if (!in->xff && tg_header_name_is(name, name_len, "x-forwarded-for"))
             in->xff = value;
         return false;
     case 10:
-        if (name_is(name, name_len, "user-agent", 10)) {
+        if (tg_header_name_is(name, name_len, "user-agent")) {
             if (!in->user_agent)
                 in->user_agent = value;
             return false;
         }
-        if (!name_is(name, name_len, "tracestate", 10))
+        if (!tg_header_name_is(name, name_len, "tracestate"))
             return false;
         if (in->tracestate_count++ == 0) {
             in->tracestate = value;
@@ -175,7 +171,7 @@ bool tg_trace_note_header(struct tg_trace *tr, const char *name, size_t name_len
         }
         return true;
     case 7:
-        if (!name_is(name, name_len, "baggage", 7))
+        if (!tg_header_name_is(name, name_len, "baggage"))
             return false;
         if (in->baggage_count++ == 0) {
             in->baggage = value;
@@ -191,8 +187,8 @@ bool tg_trace_replaces_header(const struct tg_trace *tr, const char *name, size_
 {
     if (!tr->active)
         return false;
-    return name_is(name, len, "traceparent", 11) || name_is(name, len, "tracestate", 10) ||
-           name_is(name, len, "baggage", 7);
+    return tg_header_name_is(name, len, "traceparent") ||
+           tg_header_name_is(name, len, "tracestate") || tg_header_name_is(name, len, "baggage");
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -372,7 +368,6 @@ static void status_code_error(struct tg_span *s, int status, const char **error_
 /* Every field named `name`, in arrival order, into arena arrays. */
 struct field_list {
     const char *name;
-    size_t name_len;
     const char **values;
     size_t *lens;
     unsigned n;
@@ -383,7 +378,7 @@ static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const c
 {
     struct field_list *l = cls;
     (void)kind;
-    if (name_is(key, key_len, l->name, l->name_len) && l->n < TG_TRACE_IN_MAX) {
+    if (tg_header_name_is(key, key_len, l->name) && l->n < TG_TRACE_IN_MAX) {
         l->values[l->n] = value;
         l->lens[l->n] = value_len;
         l->n++;
@@ -407,7 +402,7 @@ static void fields_of(struct tg_conn *c, const char *name, unsigned count, const
     }
     if (count > TG_TRACE_IN_MAX)
         return;
-    struct field_list l = {.name = name, .name_len = strlen(name)};
+    struct field_list l = {.name = name};
     l.values = tg_arena_alloc(&c->arena, count * sizeof(*l.values));
     l.lens = tg_arena_alloc(&c->arena, count * sizeof(*l.lens));
     if (!l.values || !l.lens)
@@ -443,7 +438,7 @@ static void server_span_start(struct tg_conn *c, const struct tg_tracing_conf *t
     bool known = method_known(c->method);
     set_name(s, c, known);
     method_attrs(s, c, known);
-    size_t path_len = strcspn(c->target, "?");
+    size_t path_len = c->path_len;
     tg_span_attr_str(s, "url.path", c->target, path_len);
     if (path_len < c->target_len) {
         size_t qlen;
@@ -489,9 +484,8 @@ void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng)
     struct tg_tracer *t = tg_worker_tracer(c->w);
     const struct tg_config *cfg = t->cfg;
     const struct tg_tracing_conf *tc = &cfg->tracing;
-    size_t path_len = strcspn(c->target, "?");
 
-    if (is_health_path(tc, c->target, path_len)) {
+    if (is_health_path(tc, c->target, c->path_len)) {
         /* Never traced: inbound trace headers pass through untouched. */
         count(&t->stats.requests_untraced);
         return;

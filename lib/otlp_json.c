@@ -1,5 +1,7 @@
 #include "otlp_json.h"
 
+#include "tracecontext.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -7,12 +9,8 @@
 
 static void put_hex(struct tg_strbuf *sb, const uint8_t *id, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
-    char buf[34];
-    for (size_t i = 0; i < n; i++) {
-        buf[2 * i] = digits[id[i] >> 4];
-        buf[2 * i + 1] = digits[id[i] & 15];
-    }
+    char buf[2 * 16 + 1];
+    tg_hex_encode(id, n, buf);
     tg_strbuf_putc(sb, '"');
     tg_strbuf_append(sb, buf, 2 * n);
     tg_strbuf_putc(sb, '"');
