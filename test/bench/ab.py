@@ -8,6 +8,7 @@ Each binary runs with one worker pinned to CPU 0 and TELEMETRY_ENABLED=false;
 wrk and the upstream use CPU 1. Prints each round and the medians.
 """
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -15,7 +16,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import cpu_seconds, free_port, run_wrk, start_nginx, wait_port  # noqa: E402
+from bench import (cpu_seconds, free_port, run_wrk, start_upstream, stop_all,  # noqa: E402
+                   wait_port)
 
 
 def main():
@@ -24,15 +26,8 @@ def main():
     path = sys.argv[3] if len(sys.argv) > 3 else "/small"
     tmp = tempfile.mkdtemp(prefix="tg-ab-")
     os.chmod(tmp, 0o755)
-    www = Path(tmp) / "www"
-    www.mkdir()
-    (www / "small").write_bytes(b"ok\n")
-    (www / "16k").write_bytes(os.urandom(16384))
-    for f in www.iterdir():
-        f.chmod(0o644)
-    up = free_port()
-    procs = [start_nginx(tmp, "up", up, "server {{ listen 127.0.0.1:{p}; root {t}/www; }}".format(
-        p=up, t=tmp))]
+    up, up_proc = start_upstream(tmp)
+    procs = [up_proc]
     try:
         targets = []
         for b in bins:
@@ -58,10 +53,8 @@ def main():
         for b in bins:
             print("%-50s median %.1f us/req" % (b, statistics.median(res[b])))
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=10)
+        stop_all(procs)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

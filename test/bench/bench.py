@@ -88,6 +88,31 @@ def start_nginx(tmp, name, port, body):
     return p
 
 
+def start_upstream(tmp):
+    """nginx serving /small (3 bytes) and /16k from tmp/www; returns (port, process)."""
+    www = Path(tmp) / "www"
+    www.mkdir()
+    (www / "small").write_bytes(b"ok\n")
+    (www / "16k").write_bytes(os.urandom(16384))
+    for f in www.iterdir():
+        f.chmod(0o644)
+    port = free_port()
+    proc = start_nginx(tmp, "upstream", port,
+                       "server {{ listen 127.0.0.1:{p}; root {t}/www; }}".format(p=port, t=tmp))
+    return port, proc
+
+
+def stop_all(procs):
+    """SIGTERM every process, SIGKILL the ones still there after 10 s."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def child_pids(pid):
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(x) for x in out.split()]
@@ -153,15 +178,9 @@ def main():
     os.chmod(tmp, 0o755)  # nginx workers run as nobody
     procs = []
     try:
-        (Path(tmp) / "www").mkdir()
-        (Path(tmp) / "www" / "small").write_bytes(b"ok\n")
-        (Path(tmp) / "www" / "16k").write_bytes(os.urandom(16384))
-        for f in (Path(tmp) / "www").iterdir():
-            f.chmod(0o644)
-        up_port, ng_port, tg_port = free_port(), free_port(), free_port()
-        up = start_nginx(tmp, "upstream", up_port,
-                         "server {{ listen 127.0.0.1:{p}; root {t}/www; }}".format(p=up_port, t=tmp))
+        up_port, up = start_upstream(tmp)
         procs.append(up)
+        ng_port, tg_port = free_port(), free_port()
         log_ng = "access_log %s/ng-access.log;" % tmp if args.access_log else ""
         ng = start_nginx(tmp, "proxy", ng_port, """
             upstream backend {{ server 127.0.0.1:{up}; keepalive 1024; keepalive_requests 10000000; }}
@@ -240,13 +259,7 @@ def main():
         print("\nerrors/non-2xx over all runs: %d" % total_errors)
         return 1 if bad else 0
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -28,7 +28,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import TRACEGATE, cpu_seconds, free_port, run_wrk, start_nginx, wait_port  # noqa: E402
+from bench import (TRACEGATE, cpu_seconds, free_port, run_wrk, start_upstream,  # noqa: E402
+                   stop_all, wait_port)
 
 MODES = [
     ("disabled", {"TELEMETRY_ENABLED": "false"}),
@@ -51,13 +52,8 @@ def main():
     os.chmod(tmp, 0o755)
     procs = []
     try:
-        (Path(tmp) / "www").mkdir()
-        (Path(tmp) / "www" / "small").write_bytes(b"ok\n")
-        (Path(tmp) / "www" / "small").chmod(0o644)
-        up_port = free_port()
-        procs.append(start_nginx(tmp, "upstream", up_port,
-                                 "server {{ listen 127.0.0.1:{p}; root {t}/www; }}".format(
-                                     p=up_port, t=tmp)))
+        up_port, up = start_upstream(tmp)
+        procs.append(up)
         devnull = open(os.devnull, "wb")
         targets = []
         for name, extra in MODES:
@@ -107,13 +103,7 @@ def main():
         print("\nerrors/non-2xx over all runs: %d" % sum(r["errors"] for rs in results.values() for r in rs))
         return 1 if bad else 0
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
