@@ -66,6 +66,7 @@ struct tg_tracing_conf {
     int64_t bsp_export_timeout_ms;
     int64_t bsp_max_queue_size;
     int64_t bsp_max_export_batch_size;
+    int64_t shutdown_timeout_ms;   /* flush at shutdown stops after this */
 };
 
 enum tg_host_mode {

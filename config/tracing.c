@@ -72,6 +72,7 @@ void tg_tracing_defaults(struct tg_tracing_conf *t)
     t->bsp_export_timeout_ms = 30000;
     t->bsp_max_queue_size = 2048;
     t->bsp_max_export_batch_size = 512;
+    t->shutdown_timeout_ms = 10000;
 }
 
 void tg_tracing_free(struct tg_tracing_conf *t)

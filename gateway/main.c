@@ -146,7 +146,7 @@ stop:;
     }
     /* Workers are gone: every span they finished is queued; flush them. */
     tg_tracer_shutdown(tracer);
-    char summary[1024];
+    char summary[2048];
     tg_tracer_summary(tracer, summary, sizeof(summary));
     fprintf(stderr, "tracegate: tracing totals %s\n", summary);
     tg_tracer_destroy(tracer);

@@ -98,7 +98,7 @@ nomem:
 void tg_tracer_shutdown(struct tg_tracer *t)
 {
     if (t)
-        tg_batch_shutdown(t->batch);
+        tg_batch_shutdown(t->batch, t->cfg->tracing.shutdown_timeout_ms);
 }
 
 void tg_tracer_destroy(struct tg_tracer *t)
@@ -115,19 +115,24 @@ void tg_tracer_summary(struct tg_tracer *t, char *out, size_t len)
 {
     const struct tg_batch_stats *b = tg_batch_stats(t->batch);
     struct tg_trace_stats *s = &t->stats;
+#define U(x) (unsigned long long)(x)
     snprintf(out, len,
              "{\"requests_traced\":%llu,\"requests_unsampled\":%llu,\"requests_untraced\":%llu,"
              "\"spans_started\":%llu,\"span_alloc_failed\":%llu,\"spans_queued\":%llu,"
-             "\"spans_exported\":%llu,\"spans_failed\":%llu,\"spans_dropped_queue_full\":%llu,"
-             "\"spans_dropped_shutdown\":%llu,\"traceparent_invalid\":%llu,"
+             "\"spans_exported\":%llu,\"spans_rejected\":%llu,"
+             "\"spans_dropped_not_retryable\":%llu,\"spans_dropped_retries_exhausted\":%llu,"
+             "\"spans_dropped_deadline\":%llu,\"spans_dropped_queue_full\":%llu,"
+             "\"spans_dropped_shutdown\":%llu,\"export_requests\":%llu,\"export_retries\":%llu,"
+             "\"export_failures\":%llu,\"traceparent_invalid\":%llu,"
              "\"tracestate_invalid\":%llu,\"tracestate_truncated\":%llu,\"baggage_dropped\":%llu}",
-             (unsigned long long)s->requests_traced, (unsigned long long)s->requests_unsampled,
-             (unsigned long long)s->requests_untraced, (unsigned long long)s->spans_started,
-             (unsigned long long)s->span_alloc_failed, (unsigned long long)b->queued,
-             (unsigned long long)b->exported, (unsigned long long)b->failed,
-             (unsigned long long)b->dropped_full, (unsigned long long)b->dropped_shutdown,
-             (unsigned long long)s->traceparent_invalid, (unsigned long long)s->tracestate_invalid,
-             (unsigned long long)s->tracestate_truncated, (unsigned long long)s->baggage_dropped);
+             U(s->requests_traced), U(s->requests_unsampled), U(s->requests_untraced),
+             U(s->spans_started), U(s->span_alloc_failed), U(b->queued), U(b->exported),
+             U(b->rejected), U(b->dropped_not_retryable), U(b->dropped_retries_exhausted),
+             U(b->dropped_deadline), U(b->dropped_full), U(b->dropped_shutdown),
+             U(b->export_requests), U(b->export_retries), U(b->export_failures),
+             U(s->traceparent_invalid), U(s->tracestate_invalid), U(s->tracestate_truncated),
+             U(s->baggage_dropped));
+#undef U
 }
 
 static void count(_Atomic uint64_t *c)

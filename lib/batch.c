@@ -5,7 +5,9 @@
 #include <sched.h>
 #include <semaphore.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "span.h"
@@ -23,7 +25,17 @@ struct tg_batch {
     bool started;
     pthread_t thread;
     struct tg_span **batch;   /* max_export_batch_size slots */
+    _Atomic int64_t shutdown_deadline_ns;  /* CLOCK_MONOTONIC; INT64_MAX: none */
+    pthread_mutex_t error_mu;
+    char last_error[sizeof(((struct tg_export_report *)0)->message)];
 };
+
+static int64_t now_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 struct tg_batch *tg_batch_create(const struct tg_batch_conf *conf,
                                  const struct tg_exporter *exporter)
@@ -42,6 +54,8 @@ struct tg_batch *tg_batch_create(const struct tg_batch_conf *conf,
     if (b->conf.schedule_delay_ms == 0)
         b->conf.schedule_delay_ms = 1;
     b->exporter = *exporter;
+    b->shutdown_deadline_ns = INT64_MAX;
+    pthread_mutex_init(&b->error_mu, NULL);
     b->batch = calloc(conf->max_export_batch_size, sizeof(*b->batch));
     if (!b->batch)
         goto fail;
@@ -53,12 +67,56 @@ struct tg_batch *tg_batch_create(const struct tg_batch_conf *conf,
     }
     return b;
 fail:
+    pthread_mutex_destroy(&b->error_mu);
     free(b->batch);
     free(b);
     return NULL;
 }
 
-/* Export up to one batch from the queue. Returns how many spans it took. */
+static void count(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* The spans of one export, counted once by what became of them. */
+static void account(struct tg_batch *b, const struct tg_export_report *rep, size_t n)
+{
+    struct tg_batch_stats *st = &b->stats;
+    count(&st->export_calls, 1);
+    count(&st->export_requests, rep->requests);
+    count(&st->export_retries, rep->retries);
+    int64_t now = now_ns(CLOCK_REALTIME);
+    atomic_store_explicit(&st->last_export_unix_ns, now, memory_order_relaxed);
+    uint64_t rejected = rep->rejected < n ? rep->rejected : n;
+    switch (rep->failure) {
+    case TG_EXPORT_DELIVERED:
+        count(&st->exported, n - rejected);
+        count(&st->rejected, rejected);
+        break;
+    case TG_EXPORT_NOT_RETRYABLE:
+        count(&st->dropped_not_retryable, n);
+        break;
+    case TG_EXPORT_RETRIES_EXHAUSTED:
+        count(&st->dropped_retries_exhausted, n);
+        break;
+    case TG_EXPORT_SHUTDOWN:
+        count(&st->dropped_deadline, n);
+        break;
+    }
+    if (rep->failure != TG_EXPORT_DELIVERED)
+        count(&st->export_failures, 1);
+    if (rep->failure != TG_EXPORT_DELIVERED || rejected > 0) {
+        atomic_store_explicit(&st->last_error_unix_ns, now, memory_order_relaxed);
+        pthread_mutex_lock(&b->error_mu);
+        snprintf(b->last_error, sizeof(b->last_error), "%s", rep->message);
+        pthread_mutex_unlock(&b->error_mu);
+        if (b->conf.on_trouble)
+            b->conf.on_trouble(b->conf.arg, rep, n);
+    }
+}
+
+/* Export up to one batch from the queue. Returns how many spans it took.
+ * Past the shutdown deadline the spans are dropped, not exported. */
 static size_t export_one(struct tg_batch *b)
 {
     size_t n = 0;
@@ -67,13 +125,17 @@ static size_t export_one(struct tg_batch *b)
         b->batch[n++] = s;
     if (n == 0)
         return 0;
-    int rc = b->exporter.export_batch(b->exporter.ctx, b->batch, n);
-    atomic_fetch_add(&b->stats.export_calls, 1);
-    if (rc == 0) {
-        atomic_fetch_add(&b->stats.exported, n);
+    int64_t now = now_ns(CLOCK_MONOTONIC);
+    int64_t deadline = atomic_load(&b->shutdown_deadline_ns);
+    if (b->conf.export_timeout_ms > 0 &&
+        now + b->conf.export_timeout_ms * 1000000 < deadline)
+        deadline = now + b->conf.export_timeout_ms * 1000000;
+    if (now >= atomic_load(&b->shutdown_deadline_ns)) {
+        count(&b->stats.dropped_deadline, n);
     } else {
-        atomic_fetch_add(&b->stats.export_failures, 1);
-        atomic_fetch_add(&b->stats.failed, n);
+        struct tg_export_report rep = {0};
+        b->exporter.export_batch(b->exporter.ctx, b->batch, n, deadline, &rep);
+        account(b, &rep, n);
     }
     for (size_t i = 0; i < n; i++)
         tg_span_destroy(b->batch[i]);
@@ -160,10 +222,16 @@ void tg_batch_submit(struct tg_batch *b, struct tg_span *s)
     atomic_fetch_sub_explicit(&b->submitting, 1, memory_order_release);
 }
 
-void tg_batch_shutdown(struct tg_batch *b)
+void tg_batch_shutdown(struct tg_batch *b, int64_t timeout_ms)
 {
     if (!b || atomic_exchange(&b->closed, true))
         return;
+    if (timeout_ms >= 0) {
+        int64_t deadline = now_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000;
+        atomic_store(&b->shutdown_deadline_ns, deadline);
+        if (b->exporter.cancel)
+            b->exporter.cancel(b->exporter.ctx, deadline);
+    }
     /* Submits already past their closed check finish their push (lock-free,
      * so this is short); later ones drop. Then the final drain sees every
      * span that will ever be queued. */
@@ -185,8 +253,9 @@ void tg_batch_destroy(struct tg_batch *b)
 {
     if (!b)
         return;
-    tg_batch_shutdown(b);
+    tg_batch_shutdown(b, -1);
     sem_destroy(&b->wake);
+    pthread_mutex_destroy(&b->error_mu);
     tg_spanqueue_fini(&b->queue);
     free(b->batch);
     free(b);
@@ -200,4 +269,11 @@ const struct tg_batch_stats *tg_batch_stats(const struct tg_batch *b)
 size_t tg_batch_queue_size(struct tg_batch *b)
 {
     return tg_spanqueue_size(&b->queue);
+}
+
+void tg_batch_last_error(struct tg_batch *b, char *out, size_t len)
+{
+    pthread_mutex_lock(&b->error_mu);
+    snprintf(out, len, "%s", b->last_error);
+    pthread_mutex_unlock(&b->error_mu);
 }

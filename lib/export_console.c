@@ -1,7 +1,9 @@
 #include "export_console.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "otlp_json.h"
@@ -33,16 +35,19 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-static int console_export(void *ctx, struct tg_span *const *spans, size_t n)
+static void console_export(void *ctx, struct tg_span *const *spans, size_t n,
+                           int64_t deadline_ns, struct tg_export_report *rep)
 {
+    (void)deadline_ns;
     struct console *c = ctx;
     struct tg_strbuf sb;
     tg_strbuf_init(&sb, c->buf, sizeof(c->buf));
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (sb.cap - sb.len < CONSOLE_SPAN_MAX) {
-            if (write_all(c->fd, sb.data, sb.len) != 0)
-                rc = -EIO;
+            int w = write_all(c->fd, sb.data, sb.len);
+            if (w != 0)
+                rc = w;
             sb.len = 0;
         }
         size_t mark = sb.len;
@@ -54,9 +59,16 @@ static int console_export(void *ctx, struct tg_span *const *spans, size_t n)
             rc = -EMSGSIZE;
         }
     }
-    if (sb.len > 0 && write_all(c->fd, sb.data, sb.len) != 0)
-        rc = -EIO;
-    return rc;
+    if (sb.len > 0) {
+        int w = write_all(c->fd, sb.data, sb.len);
+        if (w != 0)
+            rc = w;
+    }
+    rep->requests = 1;
+    if (rc != 0) {
+        rep->failure = TG_EXPORT_NOT_RETRYABLE;
+        snprintf(rep->message, sizeof(rep->message), "console: %s", strerror(-rc));
+    }
 }
 
 static void console_shutdown(void *ctx)
@@ -71,22 +83,26 @@ int tg_export_console_create(int fd, struct tg_exporter *out)
         return -ENOMEM;
     c->fd = fd;
     out->export_batch = console_export;
+    out->cancel = NULL;
     out->shutdown = console_shutdown;
     out->ctx = c;
     return 0;
 }
 
-static int none_export(void *ctx, struct tg_span *const *spans, size_t n)
+static void none_export(void *ctx, struct tg_span *const *spans, size_t n,
+                        int64_t deadline_ns, struct tg_export_report *rep)
 {
     (void)ctx;
     (void)spans;
     (void)n;
-    return 0;
+    (void)deadline_ns;
+    (void)rep;
 }
 
 void tg_export_none(struct tg_exporter *out)
 {
     out->export_batch = none_export;
+    out->cancel = NULL;
     out->shutdown = NULL;
     out->ctx = NULL;
 }

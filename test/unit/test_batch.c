@@ -66,8 +66,10 @@ static void recorder_fini(struct recorder *r)
     pthread_cond_destroy(&r->cond);
 }
 
-static int record_export(void *ctx, struct tg_span *const *spans, size_t n)
+static void record_export(void *ctx, struct tg_span *const *spans, size_t n,
+                          int64_t deadline_ns, struct tg_export_report *rep)
 {
+    (void)deadline_ns;
     struct recorder *r = ctx;
 
     if (atomic_exchange(&r->in_export, true)) {
@@ -99,7 +101,9 @@ static int record_export(void *ctx, struct tg_span *const *spans, size_t n)
     /* Stay "inside" a little while so an overlapping call would be seen. */
     sched_yield();
     atomic_store(&r->in_export, false);
-    return fail ? -EIO : 0;
+    rep->requests = 1;
+    if (fail)
+        rep->failure = TG_EXPORT_NOT_RETRYABLE;
 }
 
 static void record_shutdown(void *ctx)
@@ -148,7 +152,7 @@ size_t __wrap_tg_spanqueue_push(struct tg_spanqueue *q, struct tg_span *s)
 
 static struct tg_exporter recorder_exporter(struct recorder *r)
 {
-    struct tg_exporter ex = {record_export, record_shutdown, r};
+    struct tg_exporter ex = {record_export, NULL, record_shutdown, r};
     return ex;
 }
 
@@ -257,11 +261,13 @@ static struct tg_batch_conf conf_of(int64_t delay_ms, size_t queue, size_t batch
 
 #define STAT(b, field) atomic_load(&tg_batch_stats(b)->field)
 
-/* queued == exported + failed once shutdown has returned, and every
- * submitted span is in exactly one bucket. */
+#define LOST(b) tg_batch_stats_lost(tg_batch_stats(b))
+
+/* queued == exported + rejected + lost once shutdown has returned, and
+ * every submitted span is in exactly one bucket. */
 static void check_accounting(struct tg_batch *b, uint64_t submitted)
 {
-    CHECK(STAT(b, queued) == STAT(b, exported) + STAT(b, failed));
+    CHECK(STAT(b, queued) == STAT(b, exported) + STAT(b, rejected) + LOST(b));
     CHECK(STAT(b, queued) + STAT(b, dropped_full) + STAT(b, dropped_shutdown) == submitted);
     CHECK(tg_batch_queue_size(b) == 0);
 }
@@ -329,7 +335,7 @@ static void exports_at_batch_size_without_timer(void)
     for (; seq < 8 + 8 * 3 + 3 + 5 + 3; seq++) {
         tg_batch_submit(b, span_seq(seq));
     }
-    tg_batch_shutdown(b);
+    tg_batch_shutdown(b, -1);
     static const size_t want[] = {8, 8, 8, 8, 8, 3};
     CHECK(r.calls == 6);
     for (size_t i = 0; i < 6 && i < r.calls; i++) {
@@ -376,7 +382,7 @@ static void timer_exports_partial_batch(void)
     CHECK(wait_calls(&r, 2));
     CHECK(r.sizes[1] == 1);
     CHECK(r.call_ms[1] - r.call_ms[0] >= 100 - 5);
-    tg_batch_shutdown(b);
+    tg_batch_shutdown(b, -1);
     CHECK(r.calls == 2);
     check_accounting(b, 4);
     tg_batch_destroy(b);
@@ -420,7 +426,7 @@ static void zero_delay_is_prompt_and_idle(void)
         fprintf(stderr, "  idle processor used %lld ms of CPU in 300 ms\n",
                 (long long)cpu_ms);
     }
-    tg_batch_shutdown(b);
+    tg_batch_shutdown(b, -1);
     check_accounting(b, 1);
     tg_batch_destroy(b);
     recorder_fini(&r);
@@ -438,7 +444,7 @@ static void shutdown_flushes_everything(void)
     for (int i = 0; i < 100; i++) {
         tg_batch_submit(b, span_seq(i));
     }
-    tg_batch_shutdown(b);
+    tg_batch_shutdown(b, -1);
     CHECK(r.spans == 100);
     size_t sum = 0;
     for (size_t i = 0; i < r.calls; i++) {
@@ -471,7 +477,7 @@ static void shutdown_without_start_flushes(void)
     for (int i = 0; i < 10; i++) {
         tg_batch_submit(b, span_seq(i));
     }
-    tg_batch_shutdown(b);
+    tg_batch_shutdown(b, -1);
     CHECK(r.calls == 3);
     CHECK(r.sizes[0] == 4 && r.sizes[1] == 4 && r.sizes[2] == 2);
     CHECK(STAT(b, exported) == 10);
@@ -505,7 +511,7 @@ static void full_queue_counts_dropped_exactly(void)
     CHECK(STAT(b, dropped_full) == 7);
     CHECK(STAT(b, queued) == 15);
     release_hold(&r);
-    tg_batch_shutdown(b);
+    tg_batch_shutdown(b, -1);
     CHECK(STAT(b, exported) == 15);
     CHECK(STAT(b, dropped_full) == 7);
     CHECK(r.spans == 15);
@@ -528,7 +534,7 @@ static void submit_after_shutdown_is_dropped(void)
 
     CHECK(b != NULL && tg_batch_start(b) == 0);
     tg_batch_submit(b, span_seq(0));
-    tg_batch_shutdown(b);
+    tg_batch_shutdown(b, -1);
     size_t calls = r.calls;
     for (int i = 1; i <= 3; i++) {
         tg_batch_submit(b, span_seq(i)); /* freed by the processor */
@@ -536,7 +542,7 @@ static void submit_after_shutdown_is_dropped(void)
     CHECK(STAT(b, dropped_shutdown) == 3);
     CHECK(STAT(b, exported) == 1);
     CHECK(r.calls == calls);
-    tg_batch_shutdown(b); /* twice is harmless */
+    tg_batch_shutdown(b, -1); /* twice is harmless */
     CHECK(r.shutdowns == 1);
     check_accounting(b, 4);
     tg_batch_destroy(b);
@@ -564,8 +570,8 @@ static void exporter_failure_is_counted(void)
     for (int i = 8; i < 11; i++) {
         tg_batch_submit(b, span_seq(i));
     }
-    tg_batch_shutdown(b);
-    CHECK(STAT(b, failed) == 8);
+    tg_batch_shutdown(b, -1);
+    CHECK(STAT(b, dropped_not_retryable) == 8);
     CHECK(STAT(b, export_failures) == 2);
     CHECK(STAT(b, exported) == 3);
     CHECK(STAT(b, export_calls) == 3);
@@ -619,7 +625,7 @@ static void exports_never_overlap(void)
     for (int i = 0; i < WORKERS; i++) {
         pthread_join(t[i], NULL);
     }
-    tg_batch_shutdown(b);
+    tg_batch_shutdown(b, -1);
     CHECK(atomic_load(&r->reentries) == 0);
     CHECK(r->calls > 0);
     for (size_t i = 1; i < r->calls && i < MAX_CALLS; i++) {
@@ -660,15 +666,15 @@ static void shutdown_races_with_submit(void)
         while (STAT(b, queued) + STAT(b, dropped_full) < 2000) {
             sched_yield();
         }
-        tg_batch_shutdown(b);
-        uint64_t exported_at_shutdown = STAT(b, exported) + STAT(b, failed);
+        tg_batch_shutdown(b, -1);
+        uint64_t exported_at_shutdown = STAT(b, exported) + LOST(b);
         atomic_store(&stop, true);
         uint64_t submitted = 0;
         for (int i = 0; i < WORKERS; i++) {
             pthread_join(t[i], NULL);
             submitted += args[i].submitted;
         }
-        CHECK(STAT(b, exported) + STAT(b, failed) == exported_at_shutdown);
+        CHECK(STAT(b, exported) + LOST(b) == exported_at_shutdown);
         check_accounting(b, submitted);
         CHECK(atomic_load(&r->reentries) == 0);
         tg_batch_destroy(b);
@@ -720,7 +726,7 @@ static void shutdown_waits_for_submit_in_flight(void)
     }
     pthread_mutex_unlock(&r.mu);
     CHECK(atomic_load(&stalled));
-    tg_batch_shutdown(b);
+    tg_batch_shutdown(b, -1);
     /* Shutdown has returned: the span is already exported. */
     CHECK(r.spans == 1 && r.calls == 1);
     CHECK(r.spans == 1 && r.seq[0] == 7);
@@ -730,6 +736,166 @@ static void shutdown_waits_for_submit_in_flight(void)
     check_accounting(b, 1);
     tg_batch_destroy(b);
     recorder_fini(&r);
+}
+
+/* An exporter that answers every batch with a fixed report, and one that
+ * waits for its deadline (a collector that never answers). */
+struct scripted {
+    struct tg_export_report rep;
+    _Atomic int calls;
+    _Atomic int64_t last_deadline_ns;
+    _Atomic int64_t cancel_deadline_ns;
+    _Atomic int troubles;
+};
+
+static void scripted_export(void *ctx, struct tg_span *const *spans, size_t n,
+                            int64_t deadline_ns, struct tg_export_report *rep)
+{
+    struct scripted *sc = ctx;
+    (void)spans;
+    (void)n;
+    atomic_fetch_add(&sc->calls, 1);
+    atomic_store(&sc->last_deadline_ns, deadline_ns);
+    *rep = sc->rep;
+}
+
+static void hanging_export(void *ctx, struct tg_span *const *spans, size_t n,
+                           int64_t deadline_ns, struct tg_export_report *rep)
+{
+    struct scripted *sc = ctx;
+    (void)spans;
+    (void)n;
+    atomic_fetch_add(&sc->calls, 1);
+    atomic_store(&sc->last_deadline_ns, deadline_ns);
+    /* Like a transfer to a silent receiver: ends at the deadline it was
+     * given or at the one cancel() sets, whichever comes first. */
+    for (;;) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        if (now >= atomic_load(&sc->cancel_deadline_ns)) {
+            rep->failure = TG_EXPORT_SHUTDOWN;
+            return;
+        }
+        if (now >= deadline_ns) {
+            rep->failure = TG_EXPORT_RETRIES_EXHAUSTED;
+            return;
+        }
+        struct timespec nap = {0, 1000000};
+        nanosleep(&nap, NULL);
+    }
+}
+
+static void scripted_cancel(void *ctx, int64_t deadline_ns)
+{
+    struct scripted *sc = ctx;
+    atomic_store(&sc->cancel_deadline_ns, deadline_ns);
+}
+
+static void count_trouble(void *arg, const struct tg_export_report *rep, size_t n)
+{
+    struct scripted *sc = arg;
+    (void)rep;
+    (void)n;
+    atomic_fetch_add(&sc->troubles, 1);
+}
+
+/* Partial success: the rejected spans are counted apart from the exported
+ * ones, requests and retries add up, and the message is kept. */
+static void partial_success_and_retries_are_counted(void)
+{
+    struct scripted sc = {.cancel_deadline_ns = INT64_MAX};
+    sc.rep.rejected = 3;
+    sc.rep.requests = 3;
+    sc.rep.retries = 2;
+    snprintf(sc.rep.message, sizeof(sc.rep.message), "3 spans had no name");
+    struct tg_exporter ex = {scripted_export, scripted_cancel, NULL, &sc};
+    struct tg_batch_conf c = conf_of(60000, 64, 10);
+    c.on_trouble = count_trouble;
+    c.arg = &sc;
+    struct tg_batch *b = tg_batch_create(&c, &ex);
+    CHECK(b != NULL);
+    for (int i = 0; i < 10; i++)
+        tg_batch_submit(b, span_seq(i));
+    CHECK(tg_batch_start(b) == 0);
+    tg_batch_shutdown(b, -1);
+    CHECK(atomic_load(&sc.calls) == 1);
+    CHECK(STAT(b, exported) == 7);
+    CHECK(STAT(b, rejected) == 3);
+    CHECK(STAT(b, export_requests) == 3);
+    CHECK(STAT(b, export_retries) == 2);
+    CHECK(STAT(b, export_failures) == 0);
+    CHECK(STAT(b, last_error_unix_ns) > 0);
+    CHECK(atomic_load(&sc.troubles) == 1);
+    char msg[64];
+    tg_batch_last_error(b, msg, sizeof(msg));
+    CHECK(strcmp(msg, "3 spans had no name") == 0);
+    check_accounting(b, 10);
+    tg_batch_destroy(b);
+}
+
+/* Retries that run out lose the batch under their own reason; the export
+ * is given the export timeout as its deadline. */
+static void retries_exhausted_are_counted(void)
+{
+    struct scripted sc = {.cancel_deadline_ns = INT64_MAX};
+    sc.rep.failure = TG_EXPORT_RETRIES_EXHAUSTED;
+    sc.rep.requests = 4;
+    sc.rep.retries = 3;
+    struct tg_exporter ex = {scripted_export, scripted_cancel, NULL, &sc};
+    struct tg_batch_conf c = conf_of(60000, 64, 5);
+    c.export_timeout_ms = 1500;
+    struct tg_batch *b = tg_batch_create(&c, &ex);
+    CHECK(b != NULL);
+    for (int i = 0; i < 5; i++)
+        tg_batch_submit(b, span_seq(i));
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t before = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    CHECK(tg_batch_start(b) == 0);
+    tg_batch_shutdown(b, -1);
+    int64_t d = atomic_load(&sc.last_deadline_ns);
+    CHECK(d >= before + 1500 * 1000000LL && d < before + 60000 * 1000000LL);
+    CHECK(STAT(b, dropped_retries_exhausted) == 5);
+    CHECK(STAT(b, exported) == 0);
+    CHECK(STAT(b, export_failures) == 1);
+    CHECK(STAT(b, export_retries) == 3);
+    check_accounting(b, 5);
+    tg_batch_destroy(b);
+}
+
+/* A receiver that never answers cannot hold shutdown past its deadline:
+ * the export in progress is cancelled, the spans still queued are counted
+ * as cut by the deadline, and nothing is left unaccounted. */
+static void shutdown_deadline_cuts_a_hanging_export(void)
+{
+    struct scripted sc = {.cancel_deadline_ns = INT64_MAX};
+    struct tg_exporter ex = {hanging_export, scripted_cancel, NULL, &sc};
+    struct tg_batch_conf c = conf_of(1, 64, 4);
+    c.export_timeout_ms = 0;  /* no export timeout: only shutdown ends it */
+    struct tg_batch *b = tg_batch_create(&c, &ex);
+    CHECK(b != NULL);
+    CHECK(tg_batch_start(b) == 0);
+    for (int i = 0; i < 4; i++)
+        tg_batch_submit(b, span_seq(i));
+    /* Wait until the first batch hangs in the exporter, then queue more. */
+    for (int i = 0; i < 5000 && atomic_load(&sc.calls) == 0; i++) {
+        struct timespec nap = {0, 1000000};
+        nanosleep(&nap, NULL);
+    }
+    CHECK(atomic_load(&sc.calls) == 1);
+    for (int i = 4; i < 10; i++)
+        tg_batch_submit(b, span_seq(i));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    tg_batch_shutdown(b, 200);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(took >= 0.19 && took < 0.2 + WAIT_MS / 1000.0);
+    CHECK(STAT(b, dropped_deadline) == 10);
+    CHECK(STAT(b, exported) == 0);
+    check_accounting(b, 10);
+    tg_batch_destroy(b);
 }
 
 int main(void)
@@ -746,5 +912,8 @@ int main(void)
     RUN(exports_never_overlap);
     RUN(shutdown_races_with_submit);
     RUN(shutdown_waits_for_submit_in_flight);
+    RUN(partial_success_and_retries_are_counted);
+    RUN(retries_exhausted_are_counted);
+    RUN(shutdown_deadline_cuts_a_hanging_export);
     return TEST_SUMMARY();
 }

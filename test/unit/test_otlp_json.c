@@ -368,7 +368,9 @@ static void console_writes_one_line_per_span(void)
         spans[i] = tg_span_create(NULL, trace_id, sid, NULL, TG_SPAN_SERVER, i);
         tg_span_set_name(spans[i], "line\nbreak", 10);
     }
-    CHECK(ex.export_batch(ex.ctx, spans, 3) == 0);
+    struct tg_export_report rep = {0};
+    ex.export_batch(ex.ctx, spans, 3, INT64_MAX, &rep);
+    CHECK(rep.failure == TG_EXPORT_DELIVERED);
     ex.shutdown(ex.ctx);
 
     char buf[8192];
@@ -408,7 +410,10 @@ static void console_reports_write_errors(void)
     close(fds[0]); /* writes now fail with EPIPE (SIGPIPE ignored below) */
     signal(SIGPIPE, SIG_IGN);
     CHECK(tg_export_console_create(fds[1], &ex) == 0);
-    CHECK(ex.export_batch(ex.ctx, &s, 1) < 0);
+    struct tg_export_report rep = {0};
+    ex.export_batch(ex.ctx, &s, 1, INT64_MAX, &rep);
+    CHECK(rep.failure == TG_EXPORT_NOT_RETRYABLE);
+    CHECK(strstr(rep.message, "Broken pipe") != NULL);
     ex.shutdown(ex.ctx);
     close(fds[1]);
     tg_span_destroy(s);
@@ -420,7 +425,9 @@ static void none_exporter_accepts(void)
     struct tg_span *s = tg_span_create(NULL, trace_id, span_id, NULL, TG_SPAN_SERVER, 1);
 
     tg_export_none(&ex);
-    CHECK(ex.export_batch(ex.ctx, &s, 1) == 0);
+    struct tg_export_report rep = {0};
+    ex.export_batch(ex.ctx, &s, 1, INT64_MAX, &rep);
+    CHECK(rep.failure == TG_EXPORT_DELIVERED);
     CHECK(ex.shutdown == NULL);
     tg_span_destroy(s);
 }
