@@ -2,9 +2,13 @@
 
 #include "tracecontext.h"
 
+#include <errno.h>
+#include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void put_hex(struct tg_strbuf *sb, const uint8_t *id, size_t n)
@@ -93,11 +97,8 @@ void tg_otlp_json_span(struct tg_strbuf *sb, const struct tg_span *s)
         put_key(sb, "parentSpanId");
         put_hex(sb, s->parent_span_id, 8);
     }
-    uint32_t flags = s->flags | TG_SPAN_FLAGS_HAS_IS_REMOTE;
-    if (s->has_parent && s->parent_remote)
-        flags |= TG_SPAN_FLAGS_IS_REMOTE;
     tg_strbuf_puts(sb, ",\"flags\":");
-    tg_strbuf_u64(sb, flags);
+    tg_strbuf_u64(sb, tg_otlp_span_flags(s));
     tg_strbuf_putc(sb, ',');
     put_key(sb, "name");
     put_string(sb, s->name ? s->name : "", s->name_len);
@@ -150,10 +151,8 @@ void tg_otlp_json_span(struct tg_strbuf *sb, const struct tg_span *s)
             put_key(sb, "traceState");
             put_string(sb, s->link.trace_state, s->link.trace_state_len);
         }
-        /* A link always points at a context that arrived from outside. */
         tg_strbuf_puts(sb, ",\"flags\":");
-        tg_strbuf_u64(sb, (uint32_t)s->link.flags | TG_SPAN_FLAGS_HAS_IS_REMOTE |
-                              TG_SPAN_FLAGS_IS_REMOTE);
+        tg_strbuf_u64(sb, tg_otlp_link_flags(&s->link));
         tg_strbuf_putc(sb, '}');
     }
     tg_strbuf_puts(sb, "],\"status\":{");
@@ -165,4 +164,106 @@ void tg_otlp_json_span(struct tg_strbuf *sb, const struct tg_span *s)
         put_string(sb, s->status_message, s->status_message_len);
     }
     tg_strbuf_puts(sb, "}}");
+}
+
+/* Bound on one encoded span: its strings are bounded by the span store
+ * (TG_SPAN_DATA_BYTES, six-fold at worst when escaped) plus keys and
+ * punctuation. */
+#define JSON_SPAN_MAX (64 * 1024)
+
+int tg_otlp_json_request(struct tg_bytes *out, const struct tg_otlp_resource *res,
+                         struct tg_span *const *spans, size_t n)
+{
+    size_t start = out->len;
+    int rc = tg_bytes_reserve(out, JSON_SPAN_MAX);
+    if (rc < 0)
+        return rc;
+    struct tg_strbuf sb;
+    tg_strbuf_init(&sb, (char *)out->data + out->len, out->cap - out->len);
+    tg_strbuf_puts(&sb, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
+    for (size_t i = 0; i < res->count; i++) {
+        if (i)
+            tg_strbuf_putc(&sb, ',');
+        put_attr(&sb, &res->attrs[i]);
+    }
+    tg_strbuf_puts(&sb, "]},\"scopeSpans\":[{\"scope\":{\"name\":");
+    put_string(&sb, res->scope_name, strlen(res->scope_name));
+    tg_strbuf_puts(&sb, ",\"version\":");
+    put_string(&sb, res->scope_version, strlen(res->scope_version));
+    tg_strbuf_puts(&sb, "},\"spans\":[");
+    if (sb.truncated)
+        goto fail;
+    out->len += sb.len;
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = tg_bytes_reserve(out, JSON_SPAN_MAX)) < 0)
+            goto fail_rc;
+        tg_strbuf_init(&sb, (char *)out->data + out->len, out->cap - out->len);
+        if (i)
+            tg_strbuf_putc(&sb, ',');
+        tg_otlp_json_span(&sb, spans[i]);
+        if (sb.truncated)
+            goto fail;
+        out->len += sb.len;
+    }
+    if ((rc = tg_bytes_append(out, "]}]}]}", 6)) < 0)
+        goto fail_rc;
+    return 0;
+fail:
+    rc = -EMSGSIZE;
+fail_rc:
+    out->len = start;
+    return rc;
+}
+
+/* An int64 in OTLP/JSON: a decimal string, though a plain number is read
+ * too. */
+static bool json_int64(json_t *v, int64_t *out)
+{
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return true;
+    }
+    if (!json_is_string(v))
+        return false;
+    char *end;
+    errno = 0;
+    long long n = strtoll(json_string_value(v), &end, 10);
+    if (errno != 0 || end == json_string_value(v) || *end != '\0')
+        return false;
+    *out = n;
+    return true;
+}
+
+int tg_otlp_json_response(const char *body, size_t len, int64_t *rejected, char *msg,
+                          size_t msg_len)
+{
+    *rejected = 0;
+    if (msg_len)
+        msg[0] = '\0';
+    size_t i = 0;
+    while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+        i++;
+    if (i == len)
+        return 0;
+    json_t *root = json_loadb(body, len, 0, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return -EPROTO;
+    }
+    int rc = 0;
+    json_t *ps = json_object_get(root, "partialSuccess");
+    if (ps != NULL && !json_is_null(ps)) {
+        json_t *r = json_object_get(ps, "rejectedSpans");
+        json_t *m = json_object_get(ps, "errorMessage");
+        if (!json_is_object(ps) || (r != NULL && !json_int64(r, rejected)) ||
+            (m != NULL && !json_is_string(m))) {
+            rc = -EPROTO;
+        } else if (m != NULL && msg_len) {
+            snprintf(msg, msg_len, "%s", json_string_value(m));
+        }
+        if (*rejected < 0)
+            rc = -EPROTO;
+    }
+    json_decref(root);
+    return rc;
 }
