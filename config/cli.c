@@ -40,6 +40,9 @@ const char *tg_cli_usage(void)
         "                         file:line:column: message, exit 0 or 1\n"
         "  --workers N            worker threads (default: number of CPUs)\n"
         "  --access-log PATH      JSON-lines access log: - (stdout, default), off, or a file\n"
+        "  --otlp-endpoint URL    where spans go (OTLP); a URL without a path gets\n"
+        "                         /v1/traces (default http://localhost:4318/v1/traces)\n"
+        "  --otlp-protocol P      http/protobuf (default), http/json or grpc\n"
         "  --help                 show this help and exit\n"
         "  --version              show the version and exit\n";
 }
@@ -62,7 +65,8 @@ int tg_cli_parse(int argc, char **argv, struct tg_cli *cli, struct tg_diag *diag
 {
     enum {
         OPT_LISTEN = 256, OPT_UPSTREAM, OPT_ROUTE, OPT_CONFIG, OPT_CHECK,
-        OPT_WORKERS, OPT_ACCESS_LOG, OPT_HELP, OPT_VERSION,
+        OPT_WORKERS, OPT_ACCESS_LOG, OPT_HELP, OPT_VERSION, OPT_OTLP_ENDPOINT,
+        OPT_OTLP_PROTOCOL,
     };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
@@ -72,6 +76,8 @@ int tg_cli_parse(int argc, char **argv, struct tg_cli *cli, struct tg_diag *diag
         {"check-config", no_argument, NULL, OPT_CHECK},
         {"workers", required_argument, NULL, OPT_WORKERS},
         {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+        {"otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT},
+        {"otlp-protocol", required_argument, NULL, OPT_OTLP_PROTOCOL},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -107,6 +113,12 @@ int tg_cli_parse(int argc, char **argv, struct tg_cli *cli, struct tg_diag *diag
             break;
         case OPT_ACCESS_LOG:
             cli->access_log = optarg;
+            break;
+        case OPT_OTLP_ENDPOINT:
+            cli->otlp_endpoint = optarg;
+            break;
+        case OPT_OTLP_PROTOCOL:
+            cli->otlp_protocol = optarg;
             break;
         case 'h':
         case OPT_HELP:

@@ -625,6 +625,7 @@ static void flag_route(struct tg_config *cfg, const char *prefix, size_t prefix_
 
 static void apply_flags(struct tg_config *cfg, const struct tg_cli *cli, struct tg_diag *diag)
 {
+    tg_export_flags(&cfg->tracing.export, cli, diag);
     if (cli->listen != NULL &&
         parse_listen(cli->listen, &cfg->listen_host, &cfg->listen_port) < 0) {
         tg_diag_add(diag, "tracegate: --listen: expected HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), got \"%s\"",
@@ -660,6 +661,7 @@ static int by_prefix_len_desc(const void *a, const void *b)
 /* Fill inherited per-route values and order routes for matching. */
 static void finalize(struct tg_config *cfg, const char *path, struct tg_diag *diag)
 {
+    tg_export_finish(&cfg->tracing.export, diag);
     for (size_t i = 0; i < cfg->route_count; i++) {
         struct tg_route_conf *r = &cfg->routes[i];
         r->prefix_len = r->prefix != NULL ? strlen(r->prefix) : 0;

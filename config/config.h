@@ -45,6 +45,34 @@ struct tg_strlist {
     size_t count;
 };
 
+/* Where an OTLP endpoint setting came from, lowest precedence first. */
+enum tg_cfg_level { TG_LEVEL_FILE, TG_LEVEL_ENV, TG_LEVEL_FLAG, TG_LEVELS };
+/* The endpoint settings at one level, lowest precedence first. */
+enum tg_endpoint_kind {
+    TG_EP_BACKEND,          /* TELEMETRY_BACKEND: jaeger | tempo */
+    TG_EP_COLLECTOR_URL,    /* TELEMETRY_COLLECTOR_URL, --otlp-endpoint */
+    TG_EP_ENDPOINT,         /* OTEL_EXPORTER_OTLP_ENDPOINT (a base URL) */
+    TG_EP_TRACES_ENDPOINT,  /* OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is) */
+    TG_EP_KINDS,
+};
+
+/* OTLP export settings (config/export.c). */
+struct tg_export_conf {
+    char *ep_raw[TG_LEVELS][TG_EP_KINDS];  /* as given; resolved into endpoint */
+    char *endpoint;               /* the URL the exporter uses */
+    const char *endpoint_from;    /* static: the setting that chose it */
+    int protocol;                 /* enum tg_otlp_protocol (lib/otlp/export_otlp.h) */
+    int protocol_level;           /* -1: default */
+    struct tg_strlist headers;    /* "Name: value" */
+    bool gzip;
+    int64_t timeout_ms;
+    char *certificate;
+    char *client_key;
+    char *client_certificate;
+    bool insecure;
+    struct tg_strlist resource;   /* key, value, key, value...; a later key wins */
+};
+
 /*
  * Tracing settings. Sources, later ones winning: defaults, the file's
  * "tracing" object, the environment (TELEMETRY_*, OTEL_*), flags.
@@ -62,11 +90,13 @@ struct tg_tracing_conf {
     int64_t tracestate_limit;     /* characters propagated, >= 512 */
     enum tg_exporter_kind exporter;
     char *service_name;
+    bool service_name_set;        /* by the file or OTEL_SERVICE_NAME */
     int64_t bsp_schedule_delay_ms;
     int64_t bsp_export_timeout_ms;
     int64_t bsp_max_queue_size;
     int64_t bsp_max_export_batch_size;
     int64_t shutdown_timeout_ms;   /* flush at shutdown stops after this */
+    struct tg_export_conf export;
 };
 
 enum tg_host_mode {
@@ -128,6 +158,8 @@ struct tg_cli {
     const char **route_args;  /* "PREFIX=URL", route_count entries */
     size_t route_count;
     int workers;              /* 0 = not given */
+    const char *otlp_endpoint;
+    const char *otlp_protocol;
     bool check_config;
     bool help;
     bool version;

@@ -37,4 +37,22 @@ void tg_tracing_free(struct tg_tracing_conf *t);
 /* "continue", "ids-only", "restart". Returns 0 or -EINVAL. */
 int tg_trust_parse(const char *s, enum tg_trust *out);
 
+/* config/export.c */
+void tg_export_defaults(struct tg_export_conf *e);
+/* The file's "tracing"."otlp" object. */
+void tg_export_load(struct tg_export_conf *e, const struct tg_cfg_src *src, json_t *obj);
+/* The file's "tracing"."resource_attributes" object. */
+void tg_export_load_resource(struct tg_export_conf *e, const struct tg_cfg_src *src,
+                             json_t *obj);
+/* TELEMETRY_BACKEND, TELEMETRY_COLLECTOR_URL, OTEL_EXPORTER_OTLP_*,
+ * OTEL_RESOURCE_ATTRIBUTES. */
+void tg_export_env(struct tg_export_conf *e, struct tg_diag *diag);
+void tg_export_flags(struct tg_export_conf *e, const struct tg_cli *cli, struct tg_diag *diag);
+/* Choose the endpoint from the settings given. */
+void tg_export_finish(struct tg_export_conf *e, struct tg_diag *diag);
+void tg_export_free(struct tg_export_conf *e);
+/* Shared with config/tracing.c: a list of owned strings. */
+int tg_strlist_set(struct tg_strlist *l, const char *const *items, size_t n, bool lower);
+int tg_strlist_add(struct tg_strlist *l, const char *item);
+
 #endif

@@ -29,7 +29,7 @@ static const char *const default_redact_query[] = {
     "access_token", "api_key", "apikey", "password", "token",
 };
 
-static int list_set(struct tg_strlist *l, const char *const *items, size_t n, bool lower)
+int tg_strlist_set(struct tg_strlist *l, const char *const *items, size_t n, bool lower)
 {
     for (size_t i = 0; i < l->count; i++)
         free(l->items[i]);
@@ -53,6 +53,21 @@ static int list_set(struct tg_strlist *l, const char *const *items, size_t n, bo
     return 0;
 }
 
+int tg_strlist_add(struct tg_strlist *l, const char *item)
+{
+    char *copy = strdup(item);
+    char **items = realloc(l->items, (l->count + 1) * sizeof(char *));
+    if (!copy || !items) {
+        free(copy);
+        if (items)
+            l->items = items;
+        return -ENOMEM;
+    }
+    l->items = items;
+    l->items[l->count++] = copy;
+    return 0;
+}
+
 void tg_tracing_defaults(struct tg_tracing_conf *t)
 {
     memset(t, 0, sizeof(*t));
@@ -61,9 +76,9 @@ void tg_tracing_defaults(struct tg_tracing_conf *t)
     t->sampler_arg = 1.0;
     t->trust = TG_TRUST_CONTINUE;
     t->traceresponse = true;
-    list_set(&t->health_paths, default_health_paths,
+    tg_strlist_set(&t->health_paths, default_health_paths,
              sizeof(default_health_paths) / sizeof(default_health_paths[0]), false);
-    list_set(&t->redact_query, default_redact_query,
+    tg_strlist_set(&t->redact_query, default_redact_query,
              sizeof(default_redact_query) / sizeof(default_redact_query[0]), false);
     t->tracestate_limit = 512;
     t->exporter = TG_EXPORTER_OTLP;
@@ -73,16 +88,18 @@ void tg_tracing_defaults(struct tg_tracing_conf *t)
     t->bsp_max_queue_size = 2048;
     t->bsp_max_export_batch_size = 512;
     t->shutdown_timeout_ms = 10000;
+    tg_export_defaults(&t->export);
 }
 
 void tg_tracing_free(struct tg_tracing_conf *t)
 {
-    list_set(&t->health_paths, NULL, 0, false);
-    list_set(&t->request_headers, NULL, 0, false);
-    list_set(&t->response_headers, NULL, 0, false);
-    list_set(&t->redact_query, NULL, 0, false);
+    tg_strlist_set(&t->health_paths, NULL, 0, false);
+    tg_strlist_set(&t->request_headers, NULL, 0, false);
+    tg_strlist_set(&t->response_headers, NULL, 0, false);
+    tg_strlist_set(&t->redact_query, NULL, 0, false);
     free(t->service_name);
     t->service_name = NULL;
+    tg_export_free(&t->export);
 }
 
 int tg_trust_parse(const char *s, enum tg_trust *out)
@@ -161,7 +178,7 @@ static void load_list(struct tg_strlist *l, const struct tg_cfg_src *src,
         items[i] = s;
     }
     if (ok)
-        list_set(l, items, json_array_size(v), kind == 'h');
+        tg_strlist_set(l, items, json_array_size(v), kind == 'h');
 }
 
 void tg_tracing_load(struct tg_tracing_conf *t, const struct tg_cfg_src *src, json_t *obj)
@@ -216,6 +233,7 @@ void tg_tracing_load(struct tg_tracing_conf *t, const struct tg_cfg_src *src, js
             }
             free(t->service_name);
             t->service_name = strdup(json_string_value(v));
+            t->service_name_set = true;
         } else if (strcmp(key, "tracestate_limit") == 0) {
             if (!json_is_integer(v) || json_integer_value(v) < 512 ||
                 json_integer_value(v) > 8192) {
@@ -232,6 +250,18 @@ void tg_tracing_load(struct tg_tracing_conf *t, const struct tg_cfg_src *src, js
             load_list(&t->response_headers, src, steps, key, v, 'h');
         } else if (strcmp(key, "redact_query_params") == 0) {
             load_list(&t->redact_query, src, steps, key, v, 'q');
+        } else if (strcmp(key, "otlp") == 0) {
+            tg_export_load(&t->export, src, v);
+        } else if (strcmp(key, "resource_attributes") == 0) {
+            tg_export_load_resource(&t->export, src, v);
+        } else if (strcmp(key, "shutdown_timeout_ms") == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+                json_integer_value(v) > 3600000) {
+                tg_cfg_error(src, steps, 2, false,
+                             "\"shutdown_timeout_ms\" must be an integer between 0 and 3600000");
+                continue;
+            }
+            t->shutdown_timeout_ms = json_integer_value(v);
         } else {
             tg_cfg_error(src, steps, 2, true, "unknown key \"%s\" in \"tracing\"", key);
         }
@@ -336,7 +366,9 @@ void tg_tracing_env(struct tg_tracing_conf *t, struct tg_diag *diag)
     if (s) {
         free(t->service_name);
         t->service_name = strdup(s);
+        t->service_name_set = true;
     }
+    tg_export_env(&t->export, diag);
     env_int("OTEL_BSP_SCHEDULE_DELAY", 0, 3600000, &t->bsp_schedule_delay_ms, diag);
     env_int("OTEL_BSP_EXPORT_TIMEOUT", 0, 3600000, &t->bsp_export_timeout_ms, diag);
     env_int("OTEL_BSP_MAX_QUEUE_SIZE", 1, 1 << 24, &t->bsp_max_queue_size, diag);

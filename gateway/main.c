@@ -47,15 +47,11 @@ static void raise_fd_limit(void)
 static void log_tracing(const struct tg_config *cfg)
 {
     const struct tg_tracing_conf *t = &cfg->tracing;
-    static const char *const exporters[] = {"otlp", "console", "none"};
-    fprintf(stderr, "tracegate: tracing %s, sampler %s (rate %g), exporter %s%s\n",
+    char exporter[512];
+    tg_tracer_export_describe(cfg, exporter, sizeof(exporter));
+    fprintf(stderr, "tracegate: tracing %s, sampler %s (rate %g), exporter %s\n",
             t->enabled ? "enabled" : "disabled (context still propagated, not sampled)",
-            tg_sampler_kind_name((enum tg_sampler_kind)t->sampler), t->sampler_arg,
-            exporters[t->exporter],
-            t->exporter == TG_EXPORTER_OTLP
-                ? " (OTLP delivery is not in this build yet: spans are discarded; "
-                  "OTEL_TRACES_EXPORTER=console prints them)"
-                : "");
+            tg_sampler_kind_name((enum tg_sampler_kind)t->sampler), t->sampler_arg, exporter);
 }
 
 static int run(const struct tg_config *cfg)

@@ -14,7 +14,6 @@
 #include "conn.h"
 #include "error.h"
 #include "headers.h"
-#include "export_console.h"
 #include "span.h"
 #include "tracecontext.h"
 #include "worker.h"
@@ -52,34 +51,33 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
         free(t);
         return r;
     }
-    switch (tc->exporter) {
-    case TG_EXPORTER_CONSOLE:
-        if (tg_export_console_create(STDOUT_FILENO, &t->exporter) < 0)
-            goto nomem;
-        break;
-    case TG_EXPORTER_OTLP:
-        /* OTLP delivery is not part of this build yet: spans are recorded,
-         * counted as exported by nobody, and discarded. */
-    case TG_EXPORTER_NONE:
-        tg_export_none(&t->exporter);
-        break;
+    r = tg_tracer_export_init(&t->out, cfg, err, err_len);
+    if (r < 0) {
+        tg_sampler_fini(&t->sampler);
+        tg_spanpool_fini(&t->pool);
+        free(t);
+        return r;
     }
     struct tg_batch_conf bc = {
         .schedule_delay_ms = tc->bsp_schedule_delay_ms,
         .export_timeout_ms = tc->bsp_export_timeout_ms,
         .max_queue_size = (size_t)tc->bsp_max_queue_size,
         .max_export_batch_size = (size_t)tc->bsp_max_export_batch_size,
+        .on_trouble = tg_tracer_export_trouble,
+        .arg = &t->out,
     };
-    t->batch = tg_batch_create(&bc, &t->exporter);
+    t->batch = tg_batch_create(&bc, &t->out.exporter);
     if (!t->batch) {
-        if (t->exporter.shutdown)
-            t->exporter.shutdown(t->exporter.ctx);
+        if (t->out.exporter.shutdown)
+            t->out.exporter.shutdown(t->out.exporter.ctx);
+        tg_tracer_export_fini(&t->out);
         goto nomem;
     }
     r = tg_batch_start(t->batch);
     if (r < 0) {
         snprintf(err, err_len, "cannot start the span processor thread: %s", strerror(-r));
         tg_batch_destroy(t->batch);
+        tg_tracer_export_fini(&t->out);
         tg_sampler_fini(&t->sampler);
         tg_spanpool_fini(&t->pool);
         free(t);
@@ -106,6 +104,7 @@ void tg_tracer_destroy(struct tg_tracer *t)
     if (!t)
         return;
     tg_batch_destroy(t->batch);
+    tg_tracer_export_fini(&t->out);
     tg_sampler_fini(&t->sampler);
     tg_spanpool_fini(&t->pool);
     free(t);

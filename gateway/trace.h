@@ -28,6 +28,7 @@
 
 #include "batch.h"
 #include "config.h"
+#include "exporter.h"
 #include "ids.h"
 #include "sampler.h"
 #include "spanpool.h"
@@ -94,7 +95,7 @@ struct tg_trace_stats {
 struct tg_tracer {
     const struct tg_config *cfg;
     struct tg_sampler sampler;
-    struct tg_exporter exporter;
+    struct tg_tracer_export out;
     struct tg_batch *batch;
     struct tg_spanpool pool;
     struct tg_trace_stats stats;

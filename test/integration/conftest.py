@@ -179,6 +179,12 @@ class Upstream(Proc):
 
 class Tracegate(Proc):
     def __init__(self, cmd, port, env=None):
+        # Tests that do not name an exporter do not send spans anywhere: the
+        # default (OTLP to localhost:4318) would reach whatever listens
+        # there on this machine. Export tests set their own.
+        env = dict(env or {})
+        if "OTEL_TRACES_EXPORTER" not in env and "OTEL_TRACES_EXPORTER" not in os.environ:
+            env["OTEL_TRACES_EXPORTER"] = "none"
         super().__init__(cmd, "tracegate", env=env)
         self.port = port
         self.url = "http://127.0.0.1:%d" % port
