@@ -34,8 +34,9 @@ struct otlp {
     bool gzip;
     int64_t timeout_ms;
     const struct tg_otlp_resource *res;
-    CURLM *multi;
-    CURL *easy;
+    CURLM *multi;                  /* owns the kept-alive connection */
+    CURL *tmpl;                    /* configured once; each request runs on a copy */
+    CURL *easy;                    /* the request in progress */
     struct curl_slist *headers;    /* fixed request headers */
     struct tg_bytes body;          /* encoded request (gRPC: with its prefix) */
     struct tg_bytes zbody;         /* compressed request */
@@ -360,6 +361,18 @@ static enum outcome attempt(struct otlp *o, const struct tg_bytes *payload, int6
         extra->next = o->headers;
         headers = extra;
     }
+    /* A fresh copy of the configured handle per request: libcurl 7.88
+     * cannot run a second HTTP/2 request on a reused easy handle, while
+     * the connection itself is kept by the multi handle either way. */
+    o->easy = curl_easy_duphandle(o->tmpl);
+    if (!o->easy) {
+        if (extra) {
+            extra->next = NULL;
+            curl_slist_free_all(extra);
+        }
+        say(rep, "out of memory");
+        return GIVE_UP;
+    }
     curl_easy_setopt(o->easy, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(o->easy, CURLOPT_POSTFIELDS, payload->data);
     curl_easy_setopt(o->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload->len);
@@ -370,6 +383,10 @@ static enum outcome attempt(struct otlp *o, const struct tg_bytes *payload, int6
     if (extra) {
         extra->next = NULL;
         curl_slist_free_all(extra);
+    }
+    if (rc != CURLE_OK) {
+        curl_easy_cleanup(o->easy);
+        o->easy = NULL;
     }
     if (rc == CURLE_ABORTED_BY_CALLBACK) {
         say(rep, "%s: cut by the shutdown deadline", o->url);
@@ -382,6 +399,8 @@ static enum outcome attempt(struct otlp *o, const struct tg_bytes *payload, int6
     }
     long status = 0;
     curl_easy_getinfo(o->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(o->easy);
+    o->easy = NULL;
     return o->protocol == TG_OTLP_GRPC ? grpc_answer(o, status, delay_ms, rep)
                                        : http_answer(o, status, delay_ms, rep);
 }
@@ -471,8 +490,8 @@ static void otlp_destroy(void *ctx)
     struct otlp *o = ctx;
     if (!o)
         return;
-    if (o->easy)
-        curl_easy_cleanup(o->easy);
+    if (o->tmpl)
+        curl_easy_cleanup(o->tmpl);
     if (o->multi)
         curl_multi_cleanup(o->multi);
     curl_slist_free_all(o->headers);
@@ -543,10 +562,10 @@ int tg_export_otlp_create(const struct tg_otlp_conf *conf, const struct tg_otlp_
             goto nomem;
 
     o->multi = curl_multi_init();
-    o->easy = curl_easy_init();
-    if (!o->multi || !o->easy)
+    o->tmpl = curl_easy_init();
+    if (!o->multi || !o->tmpl)
         goto nomem;
-    CURL *e = o->easy;
+    CURL *e = o->tmpl;
     curl_easy_setopt(e, CURLOPT_URL, o->url);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -563,6 +582,13 @@ int tg_export_otlp_create(const struct tg_otlp_conf *conf, const struct tg_otlp_
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
                          tls ? (long)CURL_HTTP_VERSION_2TLS
                              : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+        /* libcurl 7.88 fails every request after the first on a reused
+         * prior-knowledge (h2c) connection with "Error in the HTTP2
+         * framing layer" (curl issue 10634, fixed in 8.0). Plaintext gRPC
+         * therefore opens one connection per export; over TLS (ALPN) the
+         * connection is kept. */
+        if (!tls)
+            curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
     } else {
         curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     }
