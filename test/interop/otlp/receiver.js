@@ -152,6 +152,7 @@ function validateMode(b) {
 // ------------------------------------------------------------------ stats
 
 function newStats() {
+  if (opts.discard) return { requests: 0, by_protocol: {}, by_status: {}, bytes: 0 };
   return {
     requests: 0,
     by_protocol: {},
