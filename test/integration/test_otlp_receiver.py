@@ -442,9 +442,7 @@ def test_hang(rx, encoded, tmp_path):
     t0 = time.monotonic()
     status, _, _ = post(rx.http_port, pb)
     assert status == 200 and time.monotonic() - t0 >= 0.4
-    t0 = time.monotonic()
-    assert post(rx.http_port, pb)[0] == 200  # times=1 used up
-    assert time.monotonic() - t0 < 0.4
+    assert post(rx.http_port, pb)[0] == 200  # times=1 used up: answered as ok
 
     # A client that gives up before the answer: logged as client_gone.
     rx.control(mode="hang", ms=5000, times=2)
@@ -455,6 +453,7 @@ def test_hang(rx, encoded, tmp_path):
     lines = rx.wait_requests(4)
     assert lines[0]["response"]["mode"] == "hang" and lines[0]["response"]["delay_ms"] == 400
     assert lines[0]["response"]["status"] == 200
+    assert lines[1]["response"]["mode"] == "ok"
     assert lines[2]["response"] == {"mode": "hang", "client_gone": True, "delay_ms": 5000}
     assert lines[3]["protocol"] == "grpc"
     assert lines[3]["response"] == {"mode": "hang", "client_gone": True, "delay_ms": 5000}
@@ -486,7 +485,7 @@ def test_down_and_up_on_the_same_ports(rx, encoded, tmp_path):
     assert grpc_send(rx.grpc_target, pb, tmp_path)["status"] == "OK"
 
     # "down" with ms comes back by itself; asked for on the HTTP port itself.
-    status, headers, data = post(rx.http_port, json.dumps({"mode": "down", "ms": 500}).encode(),
+    status, headers, data = post(rx.http_port, json.dumps({"mode": "down", "ms": 2000}).encode(),
                                  JSON_CT, path="/_control")
     assert status == 200 and json.loads(data)["listening"] is False
     assert not rx.http_listening()
