@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install the interop peers' packages (test/interop/node and test/interop/bun)
-# exactly as their package-lock.json files pin them. Idempotent: a directory
-# whose node_modules was installed from the same lock file is left alone.
+# Install the interop peers' packages (test/interop/node, test/interop/bun and
+# test/interop/otlp) exactly as their package-lock.json files pin them.
+# Idempotent: a directory whose node_modules was installed from the same lock
+# file is left alone.
 #
 # Node.js and npm: the peers need Node ^18.19.0 or >=20.6.0 (the engines range
 # of the pinned OpenTelemetry 2.12 / 0.223 packages). When node or npm is
@@ -28,7 +29,7 @@ if ! node -e '
   exit 1
 fi
 
-for dir in node bun; do
+for dir in node bun otlp; do
   want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
   stamp="$dir/node_modules/.installed-from-lock"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
