@@ -468,7 +468,10 @@ static void otlp_export(void *ctx, struct tg_span *const *spans, size_t n, int64
         if (delay_ms < 0)
             delay_ms = tg_otlp_backoff_ms(retry, next_random(o));
         if (mono_ns() + delay_ms * 1000000 >= deadline_ns) {
-            rep->failure = TG_EXPORT_RETRIES_EXHAUSTED;
+            /* Out of time: the shutdown deadline's doing if it is the one
+             * that bounds this export. */
+            rep->failure = atomic_load(&o->cancel_ns) <= deadline_ns ? TG_EXPORT_SHUTDOWN
+                                                                     : TG_EXPORT_RETRIES_EXHAUSTED;
             size_t len = strlen(rep->message);
             snprintf(rep->message + len, sizeof(rep->message) - len,
                      " (gave up after %u attempts: the export timeout is reached)",
