@@ -11,19 +11,18 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include "arena.h"
 #include "bytes.h"
 #include "grpc.h"
 #include "gzip.h"
 #include "otlp_json.h"
 #include "otlp_proto.h"
+#include "otlp_wire.h"
 #include "retry.h"
 
 /* An encoded batch may not exceed this (a batch of 512 bounded spans is a
  * few MiB at most; collectors refuse much larger requests anyway). */
 #define BODY_LIMIT (64u << 20)
 #define RESPONSE_LIMIT (64u << 10)
-#define SCRATCH_FIRST (512u << 10)
 /* A wait is never longer than this, so a cancel is noticed even if its
  * wake-up were lost. */
 #define POLL_SLICE_MS 250
@@ -41,8 +40,6 @@ struct otlp {
     struct tg_bytes body;          /* encoded request (gRPC: with its prefix) */
     struct tg_bytes zbody;         /* compressed request */
     struct tg_bytes resp;          /* response body, up to RESPONSE_LIMIT */
-    struct tg_arena scratch;
-    char *scratch_first;
     _Atomic int64_t cancel_ns;     /* CLOCK_MONOTONIC; INT64_MAX: none */
     uint64_t rng;
     char errbuf[CURL_ERROR_SIZE];
@@ -417,7 +414,7 @@ static int encode(struct otlp *o, struct tg_span *const *spans, size_t n,
     if (rc == 0)
         rc = o->protocol == TG_OTLP_HTTP_JSON
                  ? tg_otlp_json_request(&o->body, o->res, spans, n)
-                 : tg_otlp_proto_request(&o->body, &o->scratch, o->res, spans, n);
+                 : tg_otlp_wire_request(&o->body, o->res, spans, n);
     if (rc < 0)
         return rc;
     *payload = &o->body;
@@ -501,8 +498,6 @@ static void otlp_destroy(void *ctx)
     tg_bytes_free(&o->body);
     tg_bytes_free(&o->zbody);
     tg_bytes_free(&o->resp);
-    tg_arena_fini(&o->scratch);
-    free(o->scratch_first);
     free(o->url);
     free(o);
 }
@@ -532,10 +527,6 @@ int tg_export_otlp_create(const struct tg_otlp_conf *conf, const struct tg_otlp_
     tg_bytes_init(&o->body, BODY_LIMIT);
     tg_bytes_init(&o->zbody, BODY_LIMIT);
     tg_bytes_init(&o->resp, RESPONSE_LIMIT);
-    o->scratch_first = malloc(SCRATCH_FIRST);
-    if (!o->scratch_first)
-        goto nomem;
-    tg_arena_init(&o->scratch, o->scratch_first, SCRATCH_FIRST, BODY_LIMIT);
 
     bool grpc = conf->protocol == TG_OTLP_GRPC;
     size_t ulen = strlen(conf->url);

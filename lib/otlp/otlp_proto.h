@@ -1,7 +1,7 @@
 /*
- * OTLP protobuf encoding (the http/protobuf and grpc bodies) through the
- * protobuf-c code generated at build time from lib/otlp/proto/. The
- * generated types stay inside otlp_proto.c.
+ * What an OTLP receiver answers, read with the protobuf-c code generated at
+ * build time from lib/otlp/proto/ (the generated types stay inside
+ * otlp_proto.c). Requests are written by otlp_wire.c.
  */
 #ifndef TG_OTLP_PROTO_H
 #define TG_OTLP_PROTO_H
@@ -9,17 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "bytes.h"
-#include "resource.h"
-#include "span.h"
-
-/* Append an ExportTraceServiceRequest for spans[0..n) under res to out.
- * scratch holds the message tree while it is packed and is reset before
- * return. 0, or -ENOMEM / -EMSGSIZE with out->len unchanged. */
-int tg_otlp_proto_request(struct tg_bytes *out, struct tg_arena *scratch,
-                          const struct tg_otlp_resource *res, struct tg_span *const *spans,
-                          size_t n);
 
 /* Read an ExportTraceServiceResponse: *rejected and the partial-success
  * message (cut to fit, "" if none). An empty body is a full success. 0 or
