@@ -6,6 +6,7 @@
  * spans per CPU second, export requests and failed batches.
  *
  * Usage: export_bench URL http/protobuf|http/json|grpc SPANS [BATCH]
+ * (TG_BENCH_GZIP=1 in the environment: gzip the requests)
  * test/bench/export.py runs it next to the OpenTelemetry JS exporter.
  */
 #include <curl/curl.h>
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
     tg_otlp_resource_set_str(&res, "service.name", "tracegate-bench");
     struct tg_otlp_conf conf = {
         .url = argv[1], .protocol = proto, .timeout_ms = 10000, .user_agent = "export_bench",
+        .gzip = getenv("TG_BENCH_GZIP") != NULL,
     };
     struct tg_exporter ex;
     char err[256];
