@@ -8,6 +8,9 @@
 # instructions of all threads / requests completed. Start-up is included
 # and amortised (about 1% at these request counts).
 #
+# "100% otlp" exports every span live over OTLP/HTTP protobuf to a
+# discarding receiver (test/interop/otlp/receiver.js --discard).
+#
 # Usage: bash test/bench/instructions.sh [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,10 +45,17 @@ CONF
 nginx -c "$tmp/nginx.conf" & pids+=($!)
 wait_port "$up"
 
+# Live OTLP export goes to a discarding receiver (its CPU is not counted).
+node test/interop/otlp/receiver.js --discard > "$tmp/rx.ready" 2>/dev/null & pids+=($!)
+for _ in $(seq 1 200); do [ -s "$tmp/rx.ready" ] && break; sleep 0.05; done
+rx_port=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http_port"])' "$tmp/rx.ready")
+export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$rx_port
+
 declare -A result
 modes=("disabled:TELEMETRY_ENABLED=false:none" "0%:TELEMETRY_SAMPLE_RATE=0:none"
        "10%:TELEMETRY_SAMPLE_RATE=0.1:none" "100%:TELEMETRY_SAMPLE_RATE=1:none"
-       "100% console:TELEMETRY_SAMPLE_RATE=1:console")
+       "100% console:TELEMETRY_SAMPLE_RATE=1:console"
+       "100% otlp:TELEMETRY_SAMPLE_RATE=1:otlp")
 for m in "${modes[@]}"; do
   IFS=: read -r name setting exporter <<<"$m"
   tp=$(port)
