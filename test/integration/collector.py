@@ -345,7 +345,6 @@ class Jaeger(_Receiver):
         self.grpc_port = port()
         self.query_port = port()
         self.query_grpc_port = port()
-        self.health_port = port()
         self.http_endpoint = "http://127.0.0.1:%d" % self.http_port
         self.grpc_endpoint = "http://127.0.0.1:%d" % self.grpc_port
         self.grpc_address = "127.0.0.1:%d" % self.grpc_port
@@ -359,7 +358,7 @@ class Jaeger(_Receiver):
     def _config(self):
         return "\n".join([
             "service:",
-            "  extensions: [jaeger_storage, jaeger_query, healthcheckv2]",
+            "  extensions: [jaeger_storage, jaeger_query]",
             "  pipelines:",
             "    traces:",
             "      receivers: [otlp]",
@@ -368,10 +367,6 @@ class Jaeger(_Receiver):
             "    metrics:",
             "      level: none",
             "extensions:",
-            "  healthcheckv2:",
-            "    use_v2: true",
-            "    http:",
-            "      endpoint: 127.0.0.1:%d" % self.health_port,
             "  jaeger_query:",
             "    storage:",
             "      traces: memstore",
