@@ -168,9 +168,12 @@ class _Receiver:
         self.binary = binary
         self.log_path = Path(log_path)
         self._log = open(self.log_path, "ab")
+        # OTEL_* settings meant for the process under test must not change
+        # how the receiver runs (both read some of them).
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
         self.popen = subprocess.Popen([str(binary)] + [str(a) for a in args],
                                       stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT)
+                                      stderr=subprocess.STDOUT, env=env)
         self.pid = self.popen.pid
         self._ports = ports
 
@@ -353,7 +356,8 @@ class Jaeger(_Receiver):
         self.config_path = tmp_path / "jaeger.yaml"
         self.config_path.write_text(self._config())
         super().__init__(binary, ["--config", self.config_path], tmp_path / "jaeger.log",
-                         [self.http_port, self.grpc_port, self.query_port])
+                         [self.http_port, self.grpc_port, self.query_port,
+                          self.query_grpc_port])
 
     def _config(self):
         return "\n".join([
@@ -368,6 +372,9 @@ class Jaeger(_Receiver):
             "      level: none",
             "extensions:",
             "  jaeger_query:",
+            # On by default: Jaeger would export its own spans over OTLP to
+            # 127.0.0.1:4317, which may be some other test's receiver.
+            "    enable_tracing: false",
             "    storage:",
             "      traces: memstore",
             "    http:",
