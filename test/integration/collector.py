@@ -26,6 +26,7 @@ deadline; every process is stopped by its PID (SIGTERM, then SIGKILL).
 """
 
 import base64
+import functools
 import json
 import os
 import signal
@@ -50,6 +51,7 @@ STOP_GRACE = 5.0
 START_ATTEMPTS = 3
 
 
+@functools.lru_cache(maxsize=None)
 def _print_path(script):
     """The binary path a build script would produce (builds nothing)."""
     try:
@@ -167,7 +169,9 @@ class _Receiver:
     def __init__(self, binary, args, log_path, ports):
         self.binary = binary
         self.log_path = Path(log_path)
+        # A retried start appends to the same log; log() shows this run's part.
         self._log = open(self.log_path, "ab")
+        self._log_start = self._log.tell()
         # OTEL_* settings meant for the process under test must not change
         # how the receiver runs (both read some of them).
         env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
@@ -183,7 +187,9 @@ class _Receiver:
     def log(self, last=40):
         """The last lines of the process's output (stdout and stderr)."""
         try:
-            lines = self.log_path.read_text(errors="replace").splitlines()
+            with open(self.log_path, "rb") as f:
+                f.seek(self._log_start)
+                lines = f.read().decode("utf-8", "replace").splitlines()
         except OSError:
             return ""
         return "\n".join(lines[-last:])
