@@ -39,7 +39,7 @@ def test_collector_receives_spans_intact(start_tracegate, upstream, collector, p
     assert client["parentSpanId"] == server["spanId"]
     assert resp.get("traceresponse").split("-")[2] == server["spanId"]
     assert server["flags"] == 0x301 and client["flags"] == 0x101
-    assert server["name"] == "GET /*" and client["name"] == "GET"
+    assert server["name"] == client["name"] == "GET /*"
     assert server["attrs"]["http.response.status_code"] == 502
     assert server["attrs"]["url.path"] == "/status/502"
     assert client["attrs"]["http.response.status_code"] == 502
@@ -62,10 +62,11 @@ def test_jaeger_shows_the_trace(start_tracegate, upstream, jaeger, protocol):
     trace = jaeger.wait_trace(trace_id, n_spans=2, timeout=15)
     spans = {s["spanID"]: s for s in trace["spans"]}
     assert len(spans) == 2
-    names = sorted(s["operationName"] for s in spans.values())
-    assert names == ["GET", "GET /*"]
-    client = next(s for s in spans.values() if s["operationName"] == "GET")
-    server = next(s for s in spans.values() if s["operationName"] == "GET /*")
+    assert [s["operationName"] for s in spans.values()] == ["GET /*", "GET /*"]
+    kind = {s["spanID"]: next(t["value"] for t in s["tags"] if t["key"] == "span.kind")
+            for s in spans.values()}
+    server = next(s for s in spans.values() if kind[s["spanID"]] == "server")
+    client = next(s for s in spans.values() if kind[s["spanID"]] == "client")
     assert client["references"][0]["spanID"] == server["spanID"]
     assert client["references"][0]["refType"] == "CHILD_OF"
     service = trace["processes"][server["processID"]]["serviceName"]
