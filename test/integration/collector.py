@@ -245,14 +245,18 @@ class Collector(_Receiver):
 
     name = "otelcol"
 
-    def __init__(self, binary, tmp_path, debug_verbosity="basic"):
+    def __init__(self, binary, tmp_path, debug_verbosity="basic", tls=None):
+        """tls: None, or {"cert_file", "key_file"[, "client_ca_file"]} for
+        both receivers (endpoints are then https://)."""
         tmp_path = Path(tmp_path)
+        self.tls = tls
         self.http_port = free_port()
         self.grpc_port = free_port()
         while self.grpc_port == self.http_port:
             self.grpc_port = free_port()
-        self.http_endpoint = "http://127.0.0.1:%d" % self.http_port
-        self.grpc_endpoint = "http://127.0.0.1:%d" % self.grpc_port
+        scheme = "https" if tls else "http"
+        self.http_endpoint = "%s://127.0.0.1:%d" % (scheme, self.http_port)
+        self.grpc_endpoint = "%s://127.0.0.1:%d" % (scheme, self.grpc_port)
         # For gRPC clients that want host:port.
         self.grpc_address = "127.0.0.1:%d" % self.grpc_port
         self.traces_url = self.http_endpoint + "/v1/traces"
@@ -262,6 +266,12 @@ class Collector(_Receiver):
         super().__init__(binary, ["--config", self.config_path],
                          tmp_path / "otelcol.log", [self.http_port, self.grpc_port])
 
+    def _tls_lines(self):
+        if not self.tls:
+            return []
+        return ["        tls:"] + ["          %s: %s" % (k, _yaml_str(v))
+                                    for k, v in sorted(self.tls.items())]
+
     def _config(self, debug_verbosity):
         return "\n".join([
             "receivers:",
@@ -269,8 +279,10 @@ class Collector(_Receiver):
             "    protocols:",
             "      http:",
             "        endpoint: 127.0.0.1:%d" % self.http_port,
+        ] + self._tls_lines() + [
             "      grpc:",
             "        endpoint: 127.0.0.1:%d" % self.grpc_port,
+        ] + self._tls_lines() + [
             "exporters:",
             "  file:",
             "    path: %s" % _yaml_str(self.spans_path),
