@@ -20,7 +20,7 @@
 # copy with its own go.mod/go.sum and -mod=readonly: every dependency version
 # and checksum comes from the module's own lock files.
 #
-# Needs Go >= 1.25 (on PATH or /usr/local/go) and the Go module proxy.
+# Needs Go >= 1.24.6 (on PATH or /usr/local/go) and the Go module proxy.
 # Progress goes to stderr.
 set -euo pipefail
 
@@ -43,7 +43,7 @@ go=$(command -v go || true)
 if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then
   go=/usr/local/go/bin/go
 fi
-[ -n "$go" ] || die "no Go toolchain (need Go >= 1.25 on PATH or in /usr/local/go)"
+[ -n "$go" ] || die "no Go toolchain (need Go >= 1.24.6 on PATH or in /usr/local/go)"
 export GOTOOLCHAIN=local
 go_version=$("$go" env GOVERSION)
 

@@ -24,7 +24,7 @@
 # version and checksum comes from the lock files, and a manifest that no
 # longer matches them fails the build instead of silently re-resolving.
 #
-# Needs Go >= 1.25 (on PATH or /usr/local/go) and the Go module proxy, which a
+# Needs Go >= 1.26 (go.mod says go 1.26.0; on PATH or /usr/local/go) and the Go module proxy, which a
 # fresh machine uses to download the builder and the modules (a few minutes);
 # Go's own caches (~/go/pkg/mod, ~/.cache/go-build) make later builds faster.
 # Progress goes to stderr.
@@ -49,7 +49,7 @@ go=$(command -v go || true)
 if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then
   go=/usr/local/go/bin/go
 fi
-[ -n "$go" ] || die "no Go toolchain (need Go >= 1.25 on PATH or in /usr/local/go)"
+[ -n "$go" ] || die "no Go toolchain (need Go >= 1.26 on PATH or in /usr/local/go)"
 # Use the installed Go and say so if it is too old, rather than fetching another.
 export GOTOOLCHAIN=local
 go_version=$("$go" env GOVERSION)
