@@ -32,6 +32,8 @@ int tg_bytes_reserve(struct tg_bytes *b, size_t n)
 
 int tg_bytes_append(struct tg_bytes *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     int rc = tg_bytes_reserve(b, n);
     if (rc < 0)
         return rc;

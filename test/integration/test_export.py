@@ -7,6 +7,7 @@ unaffected throughout.
 """
 
 import json
+import os
 import signal
 import statistics
 import time
@@ -338,13 +339,14 @@ def test_receiver_down_for_30s_then_back(start_tracegate, upstream, start_receiv
     tg = start_tg(start_tracegate, upstream, rx,
                   env={"OTEL_EXPORTER_OTLP_TIMEOUT": "3000", "OTEL_BSP_MAX_QUEUE_SIZE": "256",
                        "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "64"})
-    # Baseline latency with a healthy receiver.
+    # Baseline latency with a healthy receiver (200 spans: they fit in the
+    # queue however slowly this build exports).
     base = []
-    for _ in range(200):
+    for _ in range(100):
         t0 = time.monotonic()
         hit(tg)
         base.append(time.monotonic() - t0)
-    wait_until(lambda: rx.stats()["spans_accepted"] == 400, 15, "baseline delivered")
+    wait_until(lambda: rx.stats()["spans_accepted"] == 200, 15, "baseline delivered")
     rss0 = psutil.Process(tg.pid).memory_info().rss
     rx.down()
     down_at = time.monotonic()
@@ -357,18 +359,20 @@ def test_receiver_down_for_30s_then_back(start_tracegate, upstream, start_receiv
     rss1 = psutil.Process(tg.pid).memory_info().rss
     rx.up()
     hit(tg, 10)
-    wait_until(lambda: rx.stats()["spans_accepted"] >= 420, 20, "delivery after the outage")
+    wait_until(lambda: rx.stats()["spans_accepted"] >= 220, 20, "delivery after the outage")
     assert errors == 0
     assert statistics.median(during) < max(3 * statistics.median(base), 0.005), \
         (statistics.median(base), statistics.median(during))
     # Thousands of spans were made while it was down; the queue held 256.
-    assert rss1 - rss0 < 16 * 1024 * 1024, (rss0, rss1)
+    # (Not under AddressSanitizer, whose quarantine keeps freed memory.)
+    if "ASAN_OPTIONS" not in os.environ:
+        assert rss1 - rss0 < 16 * 1024 * 1024, (rss0, rss1)
     t = totals(tg)
     accounted(t)
     assert t["spans_dropped_queue_full"] > 0
     assert t["spans_dropped_retries_exhausted"] > 0
     assert t["spans_exported"] == rx.stats()["spans_accepted"]
-    made = 2 * (200 + len(during) + 10)
+    made = 2 * (100 + len(during) + 10)
     assert t["spans_started"] == made
     assert t["spans_queued"] + t["spans_dropped_queue_full"] + t["spans_dropped_shutdown"] == made
     # Export trouble was logged, but not once per batch.
