@@ -14,7 +14,6 @@
  * The default is http://localhost:4318/v1/traces (http://localhost:4317 for
  * grpc), the OpenTelemetry default, which is also where Jaeger listens.
  */
-#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "export_otlp.h"
+#include "kvlist.h"
 #include "resource.h"
 #include "source.h"
 
@@ -245,51 +245,18 @@ static const char *env2(const char *generic, const char *traces, const char **na
     return v;
 }
 
-/* OTEL_EXPORTER_OTLP_HEADERS: "key=value,..." with percent-encoded values. */
+static int add_parsed_header(void *arg, const char *name, const char *value)
+{
+    return add_header(arg, name, strlen(name), value) ? 0 : -EINVAL;
+}
+
+/* OTEL_EXPORTER_OTLP_HEADERS: "name=value,..." with percent-encoded values. */
 static void env_headers(struct tg_export_conf *e, const char *name, const char *v,
                         struct tg_diag *diag)
 {
     struct tg_strlist list = {0};
-    char *copy = strdup(v);
-    char *save = NULL;
-    bool ok = copy != NULL;
-    for (char *item = copy ? strtok_r(copy, ",", &save) : NULL; ok && item;
-         item = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(item, '=');
-        if (!eq) {
-            ok = false;
-            break;
-        }
-        char *k = item, *kend = eq;
-        while (isspace((unsigned char)*k))
-            k++;
-        while (kend > k && isspace((unsigned char)kend[-1]))
-            kend--;
-        /* Percent-decode the value in place, trimmed. */
-        char *val = eq + 1, *o;
-        while (isspace((unsigned char)*val))
-            val++;
-        o = val;
-        for (char *p = val; *p; p++) {
-            if (*p == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
-                char hex[3] = {p[1], p[2], 0};
-                *o++ = (char)strtol(hex, NULL, 16);
-                p += 2;
-            } else if (*p == '%') {
-                ok = false;
-                break;
-            } else {
-                *o++ = *p;
-            }
-        }
-        *o = '\0';
-        while (o > val && isspace((unsigned char)o[-1]))
-            *--o = '\0';
-        if (ok && !add_header(&list, k, (size_t)(kend - k), val))
-            ok = false;
-    }
-    free(copy);
-    if (!ok) {
+    char err[128];
+    if (tg_kvlist_parse(v, add_parsed_header, &list, err, sizeof(err)) < 0) {
         tg_diag_add(diag, "tracegate: %s: expected name=value pairs separated by commas, "
                           "values percent-encoded, at most %d (got \"%.80s\")",
                     name, HEADERS_MAX, v);

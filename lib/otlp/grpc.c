@@ -1,6 +1,7 @@
 #include "grpc.h"
 
-#include <ctype.h>
+#include "kvlist.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,21 +44,13 @@ void tg_grpc_timeout(char out[16], int64_t ms)
         snprintf(out, 16, "%lldS", (long long)(ms / 1000 > 99999999 ? 99999999 : ms / 1000));
 }
 
-static int hexval(int c)
-{
-    if (isdigit(c))
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 void tg_grpc_message_decode(char *s)
 {
     char *o = s;
     for (char *p = s; *p; p++) {
         int hi, lo;
-        if (p[0] == '%' && (hi = hexval((unsigned char)p[1])) >= 0 &&
-            (lo = hexval((unsigned char)p[2])) >= 0) {
+        if (p[0] == '%' && (hi = tg_hexval((unsigned char)p[1])) >= 0 &&
+            (lo = tg_hexval((unsigned char)p[2])) >= 0) {
             char c = (char)(hi * 16 + lo);
             /* Keep the text printable: it goes into a log line. */
             *o++ = c == '\0' || c == '\n' || c == '\r' ? ' ' : c;

@@ -1,6 +1,7 @@
 #include "resource.h"
 
-#include <ctype.h>
+#include "kvlist.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -100,80 +101,17 @@ int tg_otlp_resource_set_int(struct tg_otlp_resource *r, const char *key, int64_
     return 0;
 }
 
-static int hexval(int c)
+static int set_parsed(void *arg, const char *key, const char *value)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Trim and percent-decode s[0..len) into out (NUL-terminated, at most
- * len + 1 bytes). False on a bad escape. */
-static bool decode(const char *s, size_t len, char *out)
-{
-    while (len > 0 && isspace((unsigned char)s[0])) {
-        s++;
-        len--;
-    }
-    while (len > 0 && isspace((unsigned char)s[len - 1]))
-        len--;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != '%') {
-            out[o++] = s[i];
-            continue;
-        }
-        if (i + 2 >= len || hexval((unsigned char)s[i + 1]) < 0 ||
-            hexval((unsigned char)s[i + 2]) < 0)
-            return false;
-        out[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
-        i += 2;
-    }
-    out[o] = '\0';
-    return strlen(out) == o;  /* %00 would cut the string */
+    return tg_otlp_resource_set_str(arg, key, value);
 }
 
 int tg_otlp_resource_parse(struct tg_otlp_resource *r, const char *list, char *err,
                            size_t err_len)
 {
-    size_t n = strlen(list);
-    char *buf = malloc(2 * n + 2);
-    if (!buf)
-        return -ENOMEM;
-    /* Validate everything first so a bad list changes nothing. */
-    for (int apply = 0; apply < 2; apply++) {
-        const char *p = list;
-        while (*p) {
-            const char *end = strchr(p, ',');
-            size_t len = end ? (size_t)(end - p) : strlen(p);
-            const char *eq = memchr(p, '=', len);
-            char *key = buf, *val = buf + n + 1;
-            bool blank = true;
-            for (size_t i = 0; i < len; i++)
-                blank = blank && isspace((unsigned char)p[i]);
-            if (!blank) {
-                if (!eq || !decode(p, (size_t)(eq - p), key) || key[0] == '\0' ||
-                    !decode(eq + 1, len - (size_t)(eq - p) - 1, val)) {
-                    snprintf(err, err_len, "\"%.*s\" is not key=value with percent-encoding",
-                             (int)(len > 64 ? 64 : len), p);
-                    free(buf);
-                    return -EINVAL;
-                }
-                if (apply) {
-                    int rc = tg_otlp_resource_set_str(r, key, val);
-                    if (rc < 0) {
-                        snprintf(err, err_len, "too many attributes");
-                        free(buf);
-                        return rc;
-                    }
-                }
-            }
-            if (!end)
-                break;
-            p = end + 1;
-        }
-    }
-    free(buf);
-    return 0;
+    /* Check the whole list first so a bad one changes nothing. */
+    int rc = tg_kvlist_parse(list, NULL, NULL, err, err_len);
+    if (rc == 0 && (rc = tg_kvlist_parse(list, set_parsed, r, err, err_len)) == -ENOSPC)
+        snprintf(err, err_len, "more than %d attributes", TG_OTLP_RESOURCE_MAX);
+    return rc;
 }
