@@ -83,11 +83,9 @@ static bool header_name_ok(const char *s, size_t len)
 {
     if (len == 0)
         return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", c))
+    for (size_t i = 0; i < len; i++)
+        if (!tg_is_token_char((unsigned char)s[i]))
             return false;
-    }
     return true;
 }
 
@@ -227,19 +225,13 @@ void tg_export_load_resource(struct tg_export_conf *e, const struct tg_cfg_src *
 
 /* --- the environment ----------------------------------------------------- */
 
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
 /* The _TRACES_ form of a setting, else the generic one; *name says which. */
 static const char *env2(const char *generic, const char *traces, const char **name)
 {
-    const char *v = env(traces);
+    const char *v = tg_env(traces);
     *name = traces;
     if (!v) {
-        v = env(generic);
+        v = tg_env(generic);
         *name = generic;
     }
     return v;
@@ -283,7 +275,7 @@ static void env_file(char **slot, const char *generic, const char *traces, struc
 void tg_export_env(struct tg_export_conf *e, struct tg_diag *diag)
 {
     const char *name;
-    const char *v = env("TELEMETRY_BACKEND");
+    const char *v = tg_env("TELEMETRY_BACKEND");
     if (v) {
         if (strcasecmp(v, "jaeger") != 0 && strcasecmp(v, "tempo") != 0)
             tg_diag_add(diag, "tracegate: TELEMETRY_BACKEND: expected jaeger or tempo, got \"%s\"",
@@ -291,11 +283,11 @@ void tg_export_env(struct tg_export_conf *e, struct tg_diag *diag)
         else
             set_str(&e->ep_raw[TG_LEVEL_ENV][TG_EP_BACKEND], v);
     }
-    if ((v = env("TELEMETRY_COLLECTOR_URL")))
+    if ((v = tg_env("TELEMETRY_COLLECTOR_URL")))
         set_str(&e->ep_raw[TG_LEVEL_ENV][TG_EP_COLLECTOR_URL], v);
-    if ((v = env("OTEL_EXPORTER_OTLP_ENDPOINT")))
+    if ((v = tg_env("OTEL_EXPORTER_OTLP_ENDPOINT")))
         set_str(&e->ep_raw[TG_LEVEL_ENV][TG_EP_ENDPOINT], v);
-    if ((v = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")))
+    if ((v = tg_env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")))
         set_str(&e->ep_raw[TG_LEVEL_ENV][TG_EP_TRACES_ENDPOINT], v);
 
     if ((v = env2("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", &name))) {
@@ -314,24 +306,10 @@ void tg_export_env(struct tg_export_conf *e, struct tg_diag *diag)
         else
             e->gzip = v[0] == 'g';
     }
-    if ((v = env2("OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", &name))) {
-        char *end;
-        errno = 0;
-        long long ms = strtoll(v, &end, 10);
-        if (errno != 0 || end == v || *end != '\0' || ms < 1 || ms > 3600000)
-            tg_diag_add(diag, "tracegate: %s: expected milliseconds between 1 and 3600000, "
-                              "got \"%s\"", name, v);
-        else
-            e->timeout_ms = ms;
-    }
-    if ((v = env2("OTEL_EXPORTER_OTLP_INSECURE", "OTEL_EXPORTER_OTLP_TRACES_INSECURE", &name))) {
-        if (strcasecmp(v, "true") == 0)
-            e->insecure = true;
-        else if (strcasecmp(v, "false") == 0)
-            e->insecure = false;
-        else
-            tg_diag_add(diag, "tracegate: %s: expected true or false, got \"%s\"", name, v);
-    }
+    if (env2("OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", &name))
+        tg_env_int(name, 1, 3600000, &e->timeout_ms, diag);
+    if (env2("OTEL_EXPORTER_OTLP_INSECURE", "OTEL_EXPORTER_OTLP_TRACES_INSECURE", &name))
+        tg_env_bool(name, false, &e->insecure, diag);
     env_file(&e->certificate, "OTEL_EXPORTER_OTLP_CERTIFICATE",
              "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", diag);
     env_file(&e->client_key, "OTEL_EXPORTER_OTLP_CLIENT_KEY",
@@ -339,7 +317,7 @@ void tg_export_env(struct tg_export_conf *e, struct tg_diag *diag)
     env_file(&e->client_certificate, "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
              "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", diag);
 
-    if ((v = env("OTEL_RESOURCE_ATTRIBUTES"))) {
+    if ((v = tg_env("OTEL_RESOURCE_ATTRIBUTES"))) {
         /* Checked here so a bad list is a startup error; applied in order
          * by whoever builds the resource. */
         struct tg_otlp_resource r;

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "json_locate.h"
@@ -36,6 +37,17 @@ void tg_tracing_finish_route(const struct tg_tracing_conf *t, struct tg_route_co
 void tg_tracing_free(struct tg_tracing_conf *t);
 /* "continue", "ids-only", "restart". Returns 0 or -EINVAL. */
 int tg_trust_parse(const char *s, enum tg_trust *out);
+
+/* config/env.c: the environment. An empty variable is unset. */
+const char *tg_env(const char *name);
+/* true/false in any case (and 1/0 when allow_digits): 1 when set, 0 when
+ * unset, -EINVAL (reported in diag) when invalid. */
+int tg_env_bool(const char *name, bool allow_digits, bool *out, struct tg_diag *diag);
+/* An integer in [min, max] into *out, if set; reported in diag if invalid. */
+void tg_env_int(const char *name, int64_t min, int64_t max, int64_t *out,
+                struct tg_diag *diag);
+/* An HTTP token character (RFC 9110 tchar). */
+bool tg_is_token_char(unsigned char c);
 
 /* config/export.c */
 void tg_export_defaults(struct tg_export_conf *e);

@@ -128,11 +128,6 @@ static int exporter_parse(const char *s, enum tg_exporter_kind *out)
     return 0;
 }
 
-static bool is_token_char(unsigned char c)
-{
-    return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
-}
-
 /* --- the file ------------------------------------------------------------ */
 
 /* An array of non-empty strings. kind: 'p' paths, 'h' header names, 'q'
@@ -159,7 +154,7 @@ static void load_list(struct tg_strlist *l, const struct tg_cfg_src *src,
             good = s[0] == '/';
         if (good && kind == 'h') {
             for (const char *p = s; *p; p++)
-                good = good && is_token_char((unsigned char)*p);
+                good = good && tg_is_token_char((unsigned char)*p);
             /* Credentials never go into spans, whatever the list says. */
             if (good && (strcasecmp(s, "authorization") == 0 || strcasecmp(s, "cookie") == 0 ||
                          strcasecmp(s, "set-cookie") == 0 ||
@@ -270,32 +265,9 @@ void tg_tracing_load(struct tg_tracing_conf *t, const struct tg_cfg_src *src, js
 
 /* --- the environment ----------------------------------------------------- */
 
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' ? v : NULL;  /* empty means unset (spec) */
-}
-
-/* true/false (any case), also 1/0 for TELEMETRY_ENABLED. */
-static int env_bool(const char *name, bool allow_digits, bool *out, struct tg_diag *diag)
-{
-    const char *v = env(name);
-    if (!v)
-        return 0;
-    if (strcasecmp(v, "true") == 0 || (allow_digits && strcmp(v, "1") == 0)) {
-        *out = true;
-    } else if (strcasecmp(v, "false") == 0 || (allow_digits && strcmp(v, "0") == 0)) {
-        *out = false;
-    } else {
-        tg_diag_add(diag, "tracegate: %s: expected true or false, got \"%s\"", name, v);
-        return -EINVAL;
-    }
-    return 1;
-}
-
 static int env_rate(const char *name, double *out, struct tg_diag *diag)
 {
-    const char *v = env(name);
+    const char *v = tg_env(name);
     if (!v)
         return 0;
     char *end;
@@ -309,32 +281,15 @@ static int env_rate(const char *name, double *out, struct tg_diag *diag)
     return 1;
 }
 
-static void env_int(const char *name, int64_t min, int64_t max, int64_t *out,
-                    struct tg_diag *diag)
-{
-    const char *v = env(name);
-    if (!v)
-        return;
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (errno != 0 || *end != '\0' || end == v || n < min || n > max) {
-        tg_diag_add(diag, "tracegate: %s: expected an integer between %lld and %lld, got \"%s\"",
-                    name, (long long)min, (long long)max, v);
-        return;
-    }
-    *out = n;
-}
-
 void tg_tracing_env(struct tg_tracing_conf *t, struct tg_diag *diag)
 {
     bool b;
-    if (env_bool("TELEMETRY_ENABLED", true, &b, diag) == 1)
+    if (tg_env_bool("TELEMETRY_ENABLED", true, &b, diag) == 1)
         t->enabled = b;
-    if (env_bool("OTEL_SDK_DISABLED", false, &b, diag) == 1 && b)
+    if (tg_env_bool("OTEL_SDK_DISABLED", false, &b, diag) == 1 && b)
         t->enabled = false;
 
-    const char *s = env("OTEL_TRACES_SAMPLER");
+    const char *s = tg_env("OTEL_TRACES_SAMPLER");
     if (s) {
         enum tg_sampler_kind k;
         if (tg_sampler_kind_parse(s, &k) < 0)
@@ -349,8 +304,8 @@ void tg_tracing_env(struct tg_tracing_conf *t, struct tg_diag *diag)
     int has_arg = env_rate("OTEL_TRACES_SAMPLER_ARG", &arg, diag);
     if (has_rate == 1 && has_arg == 1 && rate != arg) {
         tg_diag_add(diag, "tracegate: TELEMETRY_SAMPLE_RATE and OTEL_TRACES_SAMPLER_ARG "
-                          "disagree (%s vs %s): set one", env("TELEMETRY_SAMPLE_RATE"),
-                    env("OTEL_TRACES_SAMPLER_ARG"));
+                          "disagree (%s vs %s): set one", tg_env("TELEMETRY_SAMPLE_RATE"),
+                    tg_env("OTEL_TRACES_SAMPLER_ARG"));
     } else if (has_rate == 1 || has_arg == 1) {
         t->sampler_arg = has_rate == 1 ? rate : arg;
         /* A rate alone means the default sampler at that rate. */
@@ -358,21 +313,21 @@ void tg_tracing_env(struct tg_tracing_conf *t, struct tg_diag *diag)
             t->sampler = TG_SAMPLER_PARENTBASED_TRACEIDRATIO;
     }
 
-    s = env("OTEL_TRACES_EXPORTER");
+    s = tg_env("OTEL_TRACES_EXPORTER");
     if (s && exporter_parse(s, &t->exporter) < 0)
         tg_diag_add(diag, "tracegate: OTEL_TRACES_EXPORTER: expected otlp, console or none, "
                           "got \"%s\"", s);
-    s = env("OTEL_SERVICE_NAME");
+    s = tg_env("OTEL_SERVICE_NAME");
     if (s) {
         free(t->service_name);
         t->service_name = strdup(s);
         t->service_name_set = true;
     }
     tg_export_env(&t->export, diag);
-    env_int("OTEL_BSP_SCHEDULE_DELAY", 0, 3600000, &t->bsp_schedule_delay_ms, diag);
-    env_int("OTEL_BSP_EXPORT_TIMEOUT", 0, 3600000, &t->bsp_export_timeout_ms, diag);
-    env_int("OTEL_BSP_MAX_QUEUE_SIZE", 1, 1 << 24, &t->bsp_max_queue_size, diag);
-    env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1, 1 << 24, &t->bsp_max_export_batch_size, diag);
+    tg_env_int("OTEL_BSP_SCHEDULE_DELAY", 0, 3600000, &t->bsp_schedule_delay_ms, diag);
+    tg_env_int("OTEL_BSP_EXPORT_TIMEOUT", 0, 3600000, &t->bsp_export_timeout_ms, diag);
+    tg_env_int("OTEL_BSP_MAX_QUEUE_SIZE", 1, 1 << 24, &t->bsp_max_queue_size, diag);
+    tg_env_int("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1, 1 << 24, &t->bsp_max_export_batch_size, diag);
     if (t->bsp_max_export_batch_size > t->bsp_max_queue_size)
         tg_diag_add(diag, "tracegate: OTEL_BSP_MAX_EXPORT_BATCH_SIZE (%lld) must not exceed "
                           "OTEL_BSP_MAX_QUEUE_SIZE (%lld)",
