@@ -249,19 +249,25 @@ static uint8_t *put_span(uint8_t *p, const struct tg_span *s)
 int tg_otlp_wire_request(struct tg_bytes *out, const struct tg_otlp_resource *res,
                          struct tg_span *const *spans, size_t n)
 {
-    /* Sizes first: every length prefix is known before its message. */
+    /* Sizes first: every length prefix is known before its message. Each
+     * span is sized once; the sizes are kept for the writing pass. */
+    size_t *sizes = malloc((n ? n : 1) * sizeof(*sizes));
+    if (!sizes)
+        return -ENOMEM;
     size_t resource = attrs_size(res->attrs, res->count);   /* Resource.attributes = 1 */
     size_t name_len = strlen(res->scope_name), version_len = strlen(res->scope_version);
     size_t scope = (name_len ? len_field(name_len) : 0) + (version_len ? len_field(version_len) : 0);
     size_t scope_spans = len_field(scope);                     /* ScopeSpans.scope = 1 */
-    for (size_t i = 0; i < n; i++)
-        scope_spans += len_field(span_size(spans[i]));         /* ScopeSpans.spans = 2 */
+    for (size_t i = 0; i < n; i++) {
+        sizes[i] = span_size(spans[i]);
+        scope_spans += len_field(sizes[i]);                    /* ScopeSpans.spans = 2 */
+    }
     size_t resource_spans = len_field(resource) + len_field(scope_spans);
     size_t total = len_field(resource_spans);                 /* resource_spans = 1 */
 
     int rc = tg_bytes_reserve(out, total);
     if (rc < 0)
-        return rc;
+        goto out;
     uint8_t *start = out->data + out->len, *p = start;
     p = put_len(p, 1, resource_spans);
     p = put_len(p, 1, resource);
@@ -274,11 +280,15 @@ int tg_otlp_wire_request(struct tg_bytes *out, const struct tg_otlp_resource *re
     if (version_len)
         p = put_bytes(p, 2, res->scope_version, version_len);
     for (size_t i = 0; i < n; i++) {
-        p = put_len(p, 2, span_size(spans[i]));
+        p = put_len(p, 2, sizes[i]);
         p = put_span(p, spans[i]);
     }
-    if ((size_t)(p - start) != total)
-        return -EPROTO;  /* a sizing bug; never send a corrupt request */
+    if ((size_t)(p - start) != total) {
+        rc = -EPROTO;  /* a sizing bug; never send a corrupt request */
+        goto out;
+    }
     out->len += total;
-    return 0;
+out:
+    free(sizes);
+    return rc;
 }
