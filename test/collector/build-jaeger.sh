@@ -38,43 +38,16 @@ esac
 
 say() { echo "jaeger build: $*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 
-go=$(command -v go || true)
-if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then
-  go=/usr/local/go/bin/go
-fi
-[ -n "$go" ] || die "no Go toolchain (need Go >= 1.24.6 on PATH or in /usr/local/go)"
-export GOTOOLCHAIN=local
-go_version=$("$go" env GOVERSION)
+find_go 1.24.6
 
-cache=${TRACEGATE_CACHE:-/var/cache/tracegate}
-if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
-  cache=${XDG_CACHE_HOME:-$HOME/.cache}/tracegate
-  mkdir -p "$cache"
-fi
+cache_root
 
 key=$(printf '%s\n' "$JAEGER_MODULE@$JAEGER_VERSION" "$JAEGER_SUM" "$go_version" "ui=placeholder" |
   sha256sum | cut -c1-16)
-dest=$cache/jaeger-$key
-bin=$dest/jaeger
-
-if [ "$mode" = print ]; then
-  echo "$bin"
-  exit 0
-fi
-if [ -x "$bin" ]; then
-  say "up to date: $bin"
-  echo "$bin"
-  exit 0
-fi
-
-mkdir -p "$dest"
-exec 9>"$dest/.lock"
-flock 9
-if [ -x "$bin" ]; then
-  echo "$bin"
-  exit 0
-fi
+cached_binary jaeger "$key"
 
 start=$(date +%s)
 say "downloading $JAEGER_MODULE@$JAEGER_VERSION"

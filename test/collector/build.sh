@@ -44,21 +44,12 @@ esac
 
 say() { echo "collector build: $*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 
-go=$(command -v go || true)
-if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then
-  go=/usr/local/go/bin/go
-fi
-[ -n "$go" ] || die "no Go toolchain (need Go >= 1.26 on PATH or in /usr/local/go)"
-# Use the installed Go and say so if it is too old, rather than fetching another.
-export GOTOOLCHAIN=local
-go_version=$("$go" env GOVERSION)
+find_go 1.26
 
-cache=${TRACEGATE_CACHE:-/var/cache/tracegate}
-if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
-  cache=${XDG_CACHE_HOME:-$HOME/.cache}/tracegate
-  mkdir -p "$cache"
-fi
+cache_root
 
 # Keep to two parallel compile jobs: the machines are small and shared.
 export GOFLAGS="${GOFLAGS:-} -p=2"
@@ -106,28 +97,7 @@ fi
 key=$(cat "$here/manifest.yaml" "$here/go.mod" "$here/go.sum" |
   { cat; echo "builder $BUILDER_VERSION"; echo "$go_version"; } |
   sha256sum | cut -c1-16)
-dest=$cache/otelcol-$key
-bin=$dest/otelcol
-
-if [ "$mode" = print ]; then
-  echo "$bin"
-  exit 0
-fi
-
-if [ -x "$bin" ]; then
-  say "up to date: $bin"
-  echo "$bin"
-  exit 0
-fi
-
-# One build per key at a time: a second run waits, then finds the binary.
-mkdir -p "$dest"
-exec 9>"$dest/.lock"
-flock 9
-if [ -x "$bin" ]; then
-  echo "$bin"
-  exit 0
-fi
+cached_binary otelcol "$key"
 
 start=$(date +%s)
 install_builder

@@ -29,7 +29,6 @@ import base64
 import functools
 import json
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -38,6 +37,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import free_port, stop_pid
 
 REPO = Path(__file__).resolve().parents[2]
 COLLECTOR_DIR = REPO / "test" / "collector"
@@ -80,13 +81,6 @@ def _missing_reason(path, what, script, var):
         return None
     return ("%s is not built (%s): run test/collector/%s, or set %s"
             % (what, path or "no path", script, var))
-
-
-def free_port():
-    """A port nothing listens on right now (bound to 0 and released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _accepts(port):
@@ -211,18 +205,10 @@ class _Receiver:
 
     def stop(self, grace=STOP_GRACE):
         """SIGTERM, then SIGKILL after grace seconds; both by PID. Idempotent."""
-        if self.popen.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.popen.wait(10)
-            except ProcessLookupError:
-                pass
+        status = stop_pid(self.popen, grace)
         if not self._log.closed:
             self._log.close()
-        return self.popen.returncode
+        return status
 
 
 def _start(cls, make, attempts=START_ATTEMPTS):

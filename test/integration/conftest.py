@@ -114,6 +114,21 @@ class LineReader:
         self._thread.join(timeout)
 
 
+def stop_pid(popen, grace):
+    """Stop a child by its PID: SIGTERM, then SIGKILL after grace seconds.
+    Returns its exit status; a child already gone is left alone."""
+    if popen.poll() is None:
+        try:
+            os.kill(popen.pid, signal.SIGTERM)
+            popen.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.kill(popen.pid, signal.SIGKILL)
+            popen.wait(10)
+        except ProcessLookupError:
+            pass
+    return popen.returncode
+
+
 class Proc:
     """A child process that is always stopped by its PID."""
 
@@ -141,15 +156,7 @@ class Proc:
 
     def stop(self, grace=2.0):
         """SIGTERM, then SIGKILL after grace seconds; both by PID."""
-        if self.popen.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.popen.wait(10)
-            except ProcessLookupError:
-                pass
+        stop_pid(self.popen, grace)
         self.stdout.join(2)
         self.stderr.join(2)
         self.popen.stdout.close()
