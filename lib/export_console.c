@@ -9,11 +9,8 @@
 #include "otlp_json.h"
 #include "strbuf.h"
 
-/* A span encodes to a few KiB (its strings are bounded by the span store;
- * escaping can grow them six-fold); the buffer is flushed before it could
- * fail to hold the next one. */
+/* The buffer is flushed before it could fail to hold the next span. */
 #define CONSOLE_BUF_BYTES (256 * 1024)
-#define CONSOLE_SPAN_MAX (64 * 1024)
 
 struct console {
     int fd;
@@ -44,7 +41,7 @@ static void console_export(void *ctx, struct tg_span *const *spans, size_t n,
     tg_strbuf_init(&sb, c->buf, sizeof(c->buf));
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (sb.cap - sb.len < CONSOLE_SPAN_MAX) {
+        if (sb.cap - sb.len < TG_OTLP_JSON_SPAN_MAX) {
             int w = write_all(c->fd, sb.data, sb.len);
             if (w != 0)
                 rc = w;

@@ -166,16 +166,11 @@ void tg_otlp_json_span(struct tg_strbuf *sb, const struct tg_span *s)
     tg_strbuf_puts(sb, "}}");
 }
 
-/* Bound on one encoded span: its strings are bounded by the span store
- * (TG_SPAN_DATA_BYTES, six-fold at worst when escaped) plus keys and
- * punctuation. */
-#define JSON_SPAN_MAX (64 * 1024)
-
 int tg_otlp_json_request(struct tg_bytes *out, const struct tg_otlp_resource *res,
                          struct tg_span *const *spans, size_t n)
 {
     size_t start = out->len;
-    int rc = tg_bytes_reserve(out, JSON_SPAN_MAX);
+    int rc = tg_bytes_reserve(out, TG_OTLP_JSON_SPAN_MAX);
     if (rc < 0)
         return rc;
     struct tg_strbuf sb;
@@ -195,7 +190,7 @@ int tg_otlp_json_request(struct tg_bytes *out, const struct tg_otlp_resource *re
         goto fail;
     out->len += sb.len;
     for (size_t i = 0; i < n; i++) {
-        if ((rc = tg_bytes_reserve(out, JSON_SPAN_MAX)) < 0)
+        if ((rc = tg_bytes_reserve(out, TG_OTLP_JSON_SPAN_MAX)) < 0)
             goto fail_rc;
         tg_strbuf_init(&sb, (char *)out->data + out->len, out->cap - out->len);
         if (i)

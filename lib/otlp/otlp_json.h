@@ -15,7 +15,13 @@
 #include "span.h"
 #include "strbuf.h"
 
-/* One Span object. sb->truncated reports a span larger than the buffer. */
+/* Bound on one encoded span: its strings are bounded by the span store
+ * (TG_SPAN_DATA_BYTES, six-fold at worst when escaped) plus keys and
+ * punctuation. */
+#define TG_OTLP_JSON_SPAN_MAX (64 * 1024)
+
+/* One Span object. sb->truncated reports a span larger than the buffer
+ * (never, with TG_OTLP_JSON_SPAN_MAX bytes free). */
 void tg_otlp_json_span(struct tg_strbuf *sb, const struct tg_span *s);
 
 /* A whole ExportTraceServiceRequest for spans[0..n) under res, appended

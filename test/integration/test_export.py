@@ -11,6 +11,7 @@ import os
 import signal
 import statistics
 import time
+from datetime import datetime
 
 import psutil
 import pytest
@@ -216,7 +217,6 @@ def test_retry_after_as_an_http_date(start_tracegate, upstream, start_receiver):
 
 
 def _time(r):
-    from datetime import datetime
     return datetime.strptime(r["time"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
 
