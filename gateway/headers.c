@@ -99,6 +99,161 @@ static bool listed(const struct slice *tokens, size_t n, const char *name, size_
 
 /* ---- request direction -------------------------------------------------- */
 
+/* A Host value (RFC 9110 7.2): uri-host [":" port], that is unreserved,
+ * pct-encoded, sub-delims, ':' and the brackets of an IP literal. */
+static bool valid_host(const char *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("-._~%!$&'()*+,;=:[]", c) != NULL) || c == '\0') {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void refuse(struct tg_reqcheck *rc, int status, const char *why)
+{
+    if (rc->status == 0) {
+        rc->status = status;
+        rc->why = why;
+    }
+}
+
+void tg_headers_check_begin(struct tg_reqcheck *rc, const char *line_end)
+{
+    *rc = (struct tg_reqcheck){.line_end = line_end, .content_length = -1};
+}
+
+void tg_headers_check_field(struct tg_reqcheck *rc, const char *key, size_t key_len,
+                            const char *value, size_t value_len)
+{
+    /* The previous line ended in CRLF (two NULs now) and this one starts
+     * right after it; the name is a token, then the colon's NUL, then only
+     * whitespace up to the value. Each step stops at the first mismatch,
+     * so nothing is read past the line. */
+    const char *e = rc->line_end;
+    if (e == NULL || key != e + 2 || e[0] != '\0' || e[1] != '\0') {
+        refuse(rc, 400, "malformed request header line (bare LF, NUL or obs-fold)");
+    }
+    if (!tg_headers_is_token(key, key_len)) {
+        refuse(rc, 400, "invalid request header field name");
+    }
+    const char *p = key + key_len;
+    if (*p != '\0') {
+        refuse(rc, 400, "invalid request header field name");
+    } else {
+        p++;
+        while (p != value && (*p == ' ' || *p == '\t')) {
+            p++;
+        }
+        if (p != value) {
+            refuse(rc, 400, "malformed request header line (bare LF, NUL or obs-fold)");
+        }
+    }
+    if (!valid_value(value, value_len)) {
+        refuse(rc, 400, "control character in a request header value");
+    }
+    rc->line_end = value + value_len;
+
+    if (tg_header_name_is(key, key_len, "host")) {
+        /* RFC 9112 3.2: exactly one, with a valid value. */
+        if (++rc->host_count > 1) {
+            refuse(rc, 400, "more than one Host header");
+        }
+        if (!valid_host(value, value_len)) {
+            refuse(rc, 400, "invalid Host header");
+        }
+    } else if (tg_header_name_is(key, key_len, "content-length")) {
+        /* RFC 9112 6.3: a repeated or invalid length is unrecoverable.
+         * Repeats are refused even when equal: one reader may take the
+         * first, another the last. */
+        if (++rc->cl_count > 1) {
+            refuse(rc, 400, "more than one Content-Length header");
+        } else if (tg_headers_parse_content_length(value, value_len, &rc->content_length) < 0) {
+            refuse(rc, 400, "invalid Content-Length");
+        }
+    } else if (tg_header_name_is(key, key_len, "transfer-encoding")) {
+        if (++rc->te_count > 1) {
+            refuse(rc, 400, "more than one Transfer-Encoding header");
+        }
+        rc->te = value;
+        rc->te_len = value_len;
+    }
+}
+
+/* The status for a Transfer-Encoding other than exactly "chunked": 501 when
+ * chunked is last after other codings (framing is known, the coding is not
+ * supported), else 400 (RFC 9112 6.1: chunked is not the final coding). */
+static int te_status(const char *v, size_t len)
+{
+    size_t end = len, start;
+
+    while (end > 0 && (v[end - 1] == ' ' || v[end - 1] == '\t')) {
+        end--;
+    }
+    start = end;
+    while (start > 0 && v[start - 1] != ',') {
+        start--;
+    }
+    bool several = start > 0;
+    while (start < end && (v[start] == ' ' || v[start] == '\t')) {
+        start++;
+    }
+    bool chunked_last = end - start == 7 && strncasecmp(v + start, "chunked", 7) == 0;
+    return chunked_last && several ? 501 : 400;
+}
+
+int tg_headers_check_end(struct tg_reqcheck *rc, bool http10, bool *has_body,
+                         int64_t *body_length, const char **why)
+{
+    if (rc->te_count > 0) {
+        if (rc->cl_count > 0) {
+            /* RFC 9112 6.1 allows answering by Transfer-Encoding and
+             * closing; a proxy in front may have used the length. */
+            refuse(rc, 400, "both Content-Length and Transfer-Encoding");
+        }
+        if (http10) {
+            refuse(rc, 400, "Transfer-Encoding in an HTTP/1.0 request");
+        }
+        /* libmicrohttpd decodes chunked only for exactly this value (its
+         * leading whitespace is already gone); anything else it would
+         * read until the connection closes. */
+        if (!(rc->te_len == 7 && strncasecmp(rc->te, "chunked", 7) == 0)) {
+            refuse(rc, te_status(rc->te, rc->te_len),
+                   "unsupported Transfer-Encoding (only chunked is accepted)");
+        }
+    }
+    if (rc->line_end != NULL && (rc->line_end[0] != '\0' || rc->line_end[1] != '\0')) {
+        refuse(rc, 400, "malformed request header line (bare LF, NUL or obs-fold)");
+    }
+    if (rc->status != 0) {
+        *why = rc->why;
+        return rc->status;
+    }
+    *has_body = rc->te_count > 0 || rc->cl_count > 0;
+    *body_length = rc->te_count > 0 ? -1 : rc->content_length;
+    return 0;
+}
+
+static enum MHD_Result check_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 size_t key_len, const char *value, size_t value_len)
+{
+    tg_headers_check_field(cls, key, key_len, value, value_len);
+    return MHD_YES;
+}
+
+int tg_headers_check_request(struct MHD_Connection *mhd, const char *version, bool http10,
+                             bool *has_body, int64_t *body_length, const char **why)
+{
+    struct tg_reqcheck rc;
+
+    tg_headers_check_begin(&rc, version != NULL ? version + strlen(version) : NULL);
+    MHD_get_connection_values_n(mhd, MHD_HEADER_KIND, check_one, &rc);
+    return tg_headers_check_end(&rc, http10, has_body, body_length, why);
+}
+
 struct req_scan {
     struct tg_conn *c;
     struct slice tokens[CONNECTION_TOKENS_MAX];

@@ -50,6 +50,55 @@ int tg_headers_parse_content_length(const char *v, size_t len, int64_t *out);
 bool tg_headers_is_token(const char *s, size_t len);
 
 /*
+ * Request head checks (RFC 9112 sections 2.2, 3.2, 5 and 6), made before
+ * anything is forwarded or any body byte is read. A request is refused when
+ * its framing could be read two ways by two HTTP implementations (the root
+ * of request smuggling): Content-Length with Transfer-Encoding, more than one
+ * Content-Length or Transfer-Encoding field, a transfer coding other than
+ * exactly "chunked", Transfer-Encoding in HTTP/1.0, more than one Host; and
+ * when a field line is not one clean "name: value CRLF": a name that is not
+ * a token (whitespace before the colon included), control characters in a
+ * value (bare CR, NUL), obs-fold, or a bare LF between field lines.
+ *
+ * The line checks rely on libmicrohttpd 0.9.75 parsing the head in place:
+ * each name is followed by the NUL that replaced its colon and by optional
+ * whitespace up to the value, each value by the two NULs that replaced its
+ * CRLF, and the next field line starts right after them. A field it
+ * rebuilt elsewhere (it joins obs-fold lines, mangling the name), a line
+ * ended by a bare LF, or a value cut at an embedded NUL breaks that chain.
+ *
+ * Use: tg_headers_check_begin(&rc, end of the request line's version), then
+ * tg_headers_check_field() for every field in arrival order, then
+ * tg_headers_check_end(). Nothing is allocated; any thread.
+ */
+struct tg_reqcheck {
+    const char *line_end;   /* end of the previous line's text */
+    unsigned host_count;
+    unsigned cl_count;
+    unsigned te_count;
+    int64_t content_length;
+    const char *te;
+    size_t te_len;
+    int status;             /* first problem: 400 or 501; 0 while none */
+    const char *why;        /* static text for the answer */
+};
+
+void tg_headers_check_begin(struct tg_reqcheck *rc, const char *line_end);
+void tg_headers_check_field(struct tg_reqcheck *rc, const char *key, size_t key_len,
+                            const char *value, size_t value_len);
+
+/* Returns 0 with the body framing (*has_body; *body_length is the
+ * Content-Length or -1 for chunked), or the status to answer (400 or 501,
+ * after which the connection must close) with a reason in *why. */
+int tg_headers_check_end(struct tg_reqcheck *rc, bool http10, bool *has_body,
+                         int64_t *body_length, const char **why);
+
+/* The three steps over the head libmicrohttpd parsed for mhd; version is
+ * the string it passed to the access handler. */
+int tg_headers_check_request(struct MHD_Connection *mhd, const char *version, bool http10,
+                             bool *has_body, int64_t *body_length, const char **why);
+
+/*
  * Build the upstream request header list for c into its arena. Returns 0 and
  * the list in *out, or -ENOMEM (arena limit) or TG_EPARSE (a header value
  * tracegate refuses to forward).

@@ -5,8 +5,8 @@
  *  - Never queue a response or suspend on the first handler call if the
  *    connection is to stay alive: MHD would drop keep-alive. We only do that
  *    for answers that close the connection anyway (431, 413 by
- *    Content-Length, 400 for a bad Content-Length or a HEAD body, 503 past
- *    max_connections).
+ *    Content-Length, 400/501 for a malformed head, a bad target or a HEAD
+ *    body, 503 past max_connections).
  *  - The raw request target comes from the URI log callback; MHD unescapes
  *    the url it passes to the handler.
  *  - Per-connection state comes from the connection-notify callback, so a
@@ -333,9 +333,18 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
         local(c, 431, true, "request header fields too large");
         return queue_local(c);
     }
+    /* Before anything else answers: a head whose framing is in doubt
+     * leaves no safe place to read the next request from. */
+    const char *why;
+    int bad = tg_headers_check_request(c->mhd, version, c->http10, &c->has_body,
+                                       &c->body_length, &why);
+    if (bad != 0) {
+        local(c, bad, true, why);
+        return queue_local(c);
+    }
     if (!normalize_target(c)) {
-        local(c, 400, false, "invalid request target");
-        return MHD_YES;
+        local(c, 400, true, "invalid request target");
+        return queue_local(c);
     }
     c->path_len = strcspn(c->target, "?");
     c->route = tg_route_match(cfg, c->target, c->path_len);
@@ -345,20 +354,6 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
         return MHD_YES;
     }
 
-    const char *cl = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
-    const char *te = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    if (te != NULL) {
-        c->has_body = true;
-        c->body_length = -1;
-    } else if (cl != NULL) {
-        if (tg_headers_parse_content_length(cl, strlen(cl), &c->body_length) < 0) {
-            local(c, 400, true, "invalid Content-Length");
-            return queue_local(c);
-        }
-        c->has_body = true;
-    }
     if (c->head && c->has_body && c->body_length != 0) {
         /* RFC 9110 9.3.2: content in HEAD has no defined meaning and is a
          * known request-smuggling vector; refuse rather than guess. */
@@ -374,7 +369,8 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
 
     int r = tg_upstream_start(c);
     if (r == TG_EPARSE) {
-        local(c, 400, false, "request header tracegate refuses to forward");
+        local(c, 400, true, "request header tracegate refuses to forward");
+        return queue_local(c);
     } else if (r < 0) {
         local(c, 500, false, "cannot start the upstream request");
     }

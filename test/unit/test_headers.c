@@ -1,6 +1,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "head_layout.h"
 #include "headers.h"
 #include "test.h"
 
@@ -109,6 +110,107 @@ static void response_header_block_is_bounded(void)
     tg_arena_fini(&c.arena);
 }
 
+/* A raw head through the in-place layout; returns the check's answer. */
+static int check_head(const char *head, bool *has_body, int64_t *len, const char **why)
+{
+    char buf[1024];
+    size_t n = strlen(head);
+
+    *has_body = false;
+    *len = -7;
+    *why = NULL;
+    memcpy(buf, head, n);
+    return head_layout_check(buf, n, strstr(head, "HTTP/1.0") != NULL, has_body, len, why);
+}
+
+static void request_framing_accepted(void)
+{
+    bool body;
+    int64_t len;
+    const char *why;
+
+    CHECK(check_head("GET / HTTP/1.1\r\nHost: a\r\n\r\n", &body, &len, &why) == 0);
+    CHECK(!body);
+    CHECK(check_head("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n", &body, &len,
+                     &why) == 0);
+    CHECK(body && len == 12);
+    CHECK(check_head("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\t CHUNKED\r\n\r\n", &body,
+                     &len, &why) == 0);
+    CHECK(body && len == -1);
+    /* empty values, whitespace-only values, a bracketed host and port */
+    CHECK(check_head("GET / HTTP/1.1\r\nHost: [::1]:8080\r\nX-A:\r\nX-B: \t \r\n\r\n", &body,
+                     &len, &why) == 0);
+    CHECK(check_head("GET / HTTP/1.0\r\n\r\n", &body, &len, &why) == 0);
+}
+
+static void request_framing_refused(void)
+{
+    static const struct {
+        const char *head;
+        int status;
+    } cases[] = {
+        {"POST / HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nContent-Length: 4 \r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nContent-Length: 0x4\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\t\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+        {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nContent-Length : 4\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nX Y: 4\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nX-A: a\x01\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nX-A: a\x7f\r\n\r\n", 400},
+        /* bare LF after the request line and between field lines */
+        {"GET / HTTP/1.1\nHost: a\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nHost: a\nContent-Length: 4\r\n\r\n", 400},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bool body;
+        int64_t len;
+        const char *why;
+        int r = check_head(cases[i].head, &body, &len, &why);
+        if (r != cases[i].status) {
+            fprintf(stderr, "case %zu: got %d, want %d\n", i, r, cases[i].status);
+        }
+        CHECK(r == cases[i].status);
+        CHECK(why != NULL && why[0] != '\0');
+        CHECK(len == -7); /* outputs untouched */
+    }
+}
+
+/* A NUL inside a value (libmicrohttpd stops the value there) and a field
+ * it rebuilt elsewhere (obs-fold) both break the in-place chain. */
+static void request_lines_must_be_in_place(void)
+{
+    char nul[] = "GET / HTTP/1.1\r\nX-A: a\0Content-Length: 4\r\nHost: h\r\n\r\n";
+    bool body;
+    int64_t len;
+    const char *why;
+
+    CHECK(head_layout_check(nul, sizeof(nul) - 1, false, &body, &len, &why) == 400);
+
+    struct tg_reqcheck rc;
+    char head[] = "GET / HTTP/1.1\0\0X-A\0 b\0\0";
+    char moved[] = "b c";
+    tg_headers_check_begin(&rc, head + 14);
+    tg_headers_check_field(&rc, head + 16, 3, moved, 3);
+    CHECK(tg_headers_check_end(&rc, false, &body, &len, &why) == 400);
+
+    tg_headers_check_begin(&rc, head + 14);
+    tg_headers_check_field(&rc, head + 16, 3, head + 21, 1);
+    CHECK(tg_headers_check_end(&rc, false, &body, &len, &why) == 0);
+}
+
 int main(void)
 {
     RUN(hop_by_hop_names);
@@ -117,5 +219,8 @@ int main(void)
     RUN(rejects_what_must_not_be_forwarded);
     RUN(folds_obs_fold_into_previous_value);
     RUN(response_header_block_is_bounded);
+    RUN(request_framing_accepted);
+    RUN(request_framing_refused);
+    RUN(request_lines_must_be_in_place);
     return TEST_SUMMARY();
 }
