@@ -164,8 +164,8 @@ class Proc:
 
 
 class Upstream(Proc):
-    def __init__(self, name):
-        super().__init__([PYTHON, UPSTREAM_SERVER, "--port", "0", "--name", name],
+    def __init__(self, name, args=()):
+        super().__init__([PYTHON, UPSTREAM_SERVER, "--port", "0", "--name", name, *args],
                          "upstream-" + name)
         line = self.stdout.wait_for(lambda l: l.startswith("PORT "), 10, "PORT")
         self.port = int(line.split()[1])
@@ -175,6 +175,15 @@ class Upstream(Proc):
     def wait_closed(self, conn_id, timeout):
         self.stdout.wait_for(lambda l: l == "CLOSED %d" % conn_id, timeout,
                              "CLOSED %d" % conn_id)
+
+    def raw(self):
+        """With --record: the bytes each connection received, {conn_id: bytes}."""
+        out = {}
+        for l in self.stdout.lines():
+            if l.startswith("RAW "):
+                _, cid, data = l.split(" ", 2)
+                out[int(cid)] = out.get(int(cid), b"") + bytes.fromhex(data)
+        return out
 
     def wait_requests(self, count, timeout, target=None):
         def pred(l):
@@ -236,11 +245,12 @@ def require_binary():
 
 @pytest.fixture
 def start_upstream():
-    """start_upstream(name) -> a running Upstream; all are stopped at test end."""
+    """start_upstream(name, *args) -> a running Upstream (args go to server.py,
+    e.g. "--record"); all are stopped at test end."""
     procs = []
 
-    def start(name="A"):
-        up = Upstream(name)
+    def start(name="A", *args):
+        up = Upstream(name, args)
         procs.append(up)
         return up
 
@@ -390,6 +400,14 @@ def start_peer():
         p.stop(grace=5.0)
     if died:
         pytest.fail("; ".join(died), pytrace=False)
+
+
+def client_connections(tg):
+    """tracegate's TCP connections on its listening port, other than the
+    listening socket itself: the client connections it still holds."""
+    import psutil
+    return [c for c in psutil.Process(tg.pid).connections("tcp")
+            if c.laddr and c.laddr[1] == tg.port and c.status != psutil.CONN_LISTEN]
 
 
 def process_tree(pid):

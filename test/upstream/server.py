@@ -6,14 +6,23 @@ on purpose (reset mid-response, answer garbage, go silent) and so that it sees
 the request exactly as tracegate sent it: raw request target, header order and
 case, chunked framing.
 
-Run:  server.py [--port N] [--name NAME]
+Run:  server.py [--port N] [--name NAME] [--record] [--close-rate P]
 With port 0 (the default) it binds a free port. Its stdout is a line protocol
 the tests read:
     PORT <n>                       once, when listening
     OPEN <conn-id>                 a TCP connection was accepted
     REQ <conn-id> <method> <target>  a request head was read
+    RAW <conn-id> <hex>            with --record: bytes as they were received,
+                                   before any parsing
+    DROP <conn-id>                 with --close-rate: closing that kept-alive
+                                   connection on purpose
     CLOSED <conn-id>               that connection is gone (either side closed)
 Connection ids count from 1 per process.
+
+--close-rate P: after each complete response, close the kept-alive
+connection without a word with probability P (what a server behind an idle
+timeout or a load balancer does to a proxy's pooled connection). The RNG is
+seeded from --seed so a run can be repeated.
 
 Behaviour is chosen by the path (the part of the target before '?'):
     /echo, /sink, anything unknown   JSON describing the request (method, target,
@@ -44,6 +53,7 @@ import asyncio
 import hashlib
 import itertools
 import json
+import random
 import socket
 import struct
 import sys
@@ -53,6 +63,8 @@ sys.path.insert(0, __import__("os").path.dirname(__file__))
 import pattern  # noqa: E402
 
 NAME = "upstream"
+CLOSE_RATE = 0.0
+_rng = random.Random(0)
 _conn_ids = itertools.count(1)
 
 REASONS = {
@@ -404,8 +416,19 @@ async def handle_request(reader, writer, req, conn_id):
     ], body)
 
 
+class RecordingReader(asyncio.StreamReader):
+    """A StreamReader that logs every byte it is fed as a RAW line."""
+
+    conn_id = 0
+
+    def feed_data(self, data):
+        log("RAW %d %s" % (self.conn_id, bytes(data).hex()))
+        super().feed_data(data)
+
+
 async def handle_conn(reader, writer):
     conn_id = next(_conn_ids)
+    reader.conn_id = conn_id
     log("OPEN %d" % conn_id)
     writer.transport.set_write_buffer_limits(high=4 << 20)
     try:
@@ -415,6 +438,9 @@ async def handle_conn(reader, writer):
                 break
             log("REQ %d %s %s" % (conn_id, req.method, req.target))
             if not await handle_request(reader, writer, req, conn_id):
+                break
+            if CLOSE_RATE > 0 and _rng.random() < CLOSE_RATE:
+                log("DROP %d" % conn_id)
                 break
     except BadRequest as e:
         try:
@@ -432,14 +458,27 @@ async def handle_conn(reader, writer):
 
 
 async def main():
-    global NAME
+    global NAME, CLOSE_RATE
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--name", default="upstream")
+    ap.add_argument("--record", action="store_true")
+    ap.add_argument("--close-rate", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     NAME = args.name
-    server = await asyncio.start_server(handle_conn, "127.0.0.1", args.port,
-                                        backlog=4096, limit=1 << 20)
+    CLOSE_RATE = args.close_rate
+    _rng.seed(args.seed)
+    loop = asyncio.get_running_loop()
+    if args.record:
+        # The StreamReader is made here so that it can log what it is fed.
+        def factory():
+            reader = RecordingReader(limit=1 << 20, loop=loop)
+            return asyncio.StreamReaderProtocol(reader, handle_conn, loop=loop)
+        server = await loop.create_server(factory, "127.0.0.1", args.port, backlog=4096)
+    else:
+        server = await asyncio.start_server(handle_conn, "127.0.0.1", args.port,
+                                            backlog=4096, limit=1 << 20)
     port = server.sockets[0].getsockname()[1]
     log("PORT %d" % port)
     async with server:
