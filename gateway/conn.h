@@ -90,6 +90,10 @@ struct tg_conn {
     bool over_limit;                  /* accepted past max_connections: answer 503 */
     struct tg_conn *prev, *next;      /* worker's list of requests in flight */
     bool listed;
+    /* worker's list of connections waiting for a request head */
+    struct tg_conn *head_prev, *head_next;
+    bool head_waiting;
+    int64_t head_since_ns;            /* ready for a head since then */
 
     /* ---- per request, reset by tg_server_request_reset() ---- */
     enum tg_rq_state state;

@@ -239,6 +239,7 @@ static void request_finish(struct tg_conn *c, bool client_aborted)
     memset(&c->state, 0, offsetof(struct tg_conn, arena_first) - offsetof(struct tg_conn, state));
     c->arena = arena;
     c->state = RQ_IDLE;
+    tg_worker_head_wait(c);
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
@@ -460,6 +461,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         return MHD_NO;
     }
     if (c->state == RQ_STARTED) {
+        tg_worker_head_done(c);
         return request_begin(c, method, version);
     }
     if (*upload_size > 0) {
@@ -527,6 +529,7 @@ static void conn_destroy(struct tg_conn *c)
         return;
     }
     request_finish(c, true);
+    tg_worker_head_done(c);
     tg_worker_unwatch_client(c);
     tg_upstream_conn_fini(c);
     tg_arena_fini(&c->arena);
@@ -541,6 +544,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         bool over = tg_worker_conn_count(cls, +1);
         if (c != NULL) {
             c->over_limit = over;
+            tg_worker_head_wait(c);
         }
         *socket_context = c;
     } else {

@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +75,8 @@ struct tg_worker {
     uint8_t *fd_wanted;
     struct tg_conn **client_watch;
 
+    struct tg_conn *head_first; /* waiting for a request head, oldest first */
+    struct tg_conn *head_last;
     struct tg_conn *active;     /* requests in flight */
     struct tg_conn *collecting; /* see tg_worker_confirm_collect */
     size_t active_count;
@@ -198,6 +201,70 @@ void tg_worker_untrack(struct tg_conn *c)
     c->prev = c->next = NULL;
     c->listed = false;
     w->active_count--;
+}
+
+void tg_worker_head_done(struct tg_conn *c)
+{
+    struct tg_worker *w = c->w;
+
+    if (!c->head_waiting) {
+        return;
+    }
+    if (c->head_prev != NULL) {
+        c->head_prev->head_next = c->head_next;
+    } else {
+        w->head_first = c->head_next;
+    }
+    if (c->head_next != NULL) {
+        c->head_next->head_prev = c->head_prev;
+    } else {
+        w->head_last = c->head_prev;
+    }
+    c->head_prev = c->head_next = NULL;
+    c->head_waiting = false;
+}
+
+void tg_worker_head_wait(struct tg_conn *c)
+{
+    struct tg_worker *w = c->w;
+
+    tg_worker_head_done(c);
+    /* Every deadline is the same length after its start, so appending
+     * keeps the list in deadline order. */
+    c->head_since_ns = tg_now_ns();
+    c->head_prev = w->head_last;
+    c->head_next = NULL;
+    if (w->head_last != NULL) {
+        w->head_last->head_next = c;
+    } else {
+        w->head_first = c;
+    }
+    w->head_last = c;
+    c->head_waiting = true;
+}
+
+static int64_t head_deadline_ns(const struct tg_worker *w)
+{
+    if (w->head_first == NULL) {
+        return -1;
+    }
+    return w->head_first->head_since_ns + w->cfg->client_timeout_ms * 1000000;
+}
+
+/* Shut down the sockets of heads past their deadline. libmicrohttpd sees
+ * the end of the stream on its next turn and closes the connection, which
+ * frees it through the usual notify callback. */
+static void expire_heads(struct tg_worker *w, int64_t now)
+{
+    int64_t deadline;
+
+    while ((deadline = head_deadline_ns(w)) >= 0 && deadline <= now) {
+        struct tg_conn *c = w->head_first;
+        tg_worker_head_done(c);
+        if (c->client_fd >= 0) {
+            shutdown(c->client_fd, SHUT_RDWR);
+        }
+    }
 }
 
 void tg_worker_confirm_collect(struct tg_conn *c)
@@ -464,13 +531,14 @@ static int epoll_timeout_ms(struct tg_worker *w, int64_t now)
     if (w->curl_kick || w->resume_pending) {
         return 0;
     }
-    int64_t candidates[4] = {
+    int64_t candidates[5] = {
         w->curl_deadline_ns,
         w->mhd_deadline_ns,
         (w->active_count > 0 || w->log.len > 0) ? w->next_tick_ns : -1,
         w->draining ? w->drain_deadline_ns : -1,
+        head_deadline_ns(w),
     };
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (candidates[i] >= 0 && (deadline < 0 || candidates[i] < deadline)) {
             deadline = candidates[i];
         }
@@ -533,6 +601,7 @@ static void *worker_main(void *arg)
         if (w->mhd_deadline_ns >= 0 && w->mhd_deadline_ns <= now) {
             mhd_ready = true;
         }
+        expire_heads(w, now);
         run_mhd_and_curl(w, mhd_ready);
         if (now >= w->next_tick_ns) {
             tick(w, now);

@@ -57,6 +57,15 @@ void tg_worker_resume(struct tg_conn *c);
 void tg_worker_track(struct tg_conn *c);
 void tg_worker_untrack(struct tg_conn *c);
 
+/* Connections waiting for a request head, oldest first. A head must be
+ * complete within client_timeout_ms of the connection becoming ready for
+ * it (accepted, or its previous response sent), however it trickles in
+ * (slowloris): libmicrohttpd's own timeout only counts silence. Past the
+ * deadline the worker shuts the socket down and libmicrohttpd closes it.
+ * wait (re)starts the clock; done stops it (head complete, or closed). */
+void tg_worker_head_wait(struct tg_conn *c);
+void tg_worker_head_done(struct tg_conn *c);
+
 /* Options every easy handle of this worker shares (socket close hook). */
 void tg_worker_curl_easy_setup(struct tg_worker *w, CURL *e);
 
