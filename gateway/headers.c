@@ -121,9 +121,13 @@ static void refuse(struct tg_reqcheck *rc, int status, const char *why)
     }
 }
 
-void tg_headers_check_begin(struct tg_reqcheck *rc, const char *line_end)
+void tg_headers_check_begin(struct tg_reqcheck *rc, const char *method, size_t method_len,
+                            const char *line_end)
 {
     *rc = (struct tg_reqcheck){.line_end = line_end, .content_length = -1};
+    if (!tg_headers_is_token(method, method_len)) {
+        refuse(rc, 400, "invalid request method");
+    }
 }
 
 void tg_headers_check_field(struct tg_reqcheck *rc, const char *key, size_t key_len,
@@ -244,12 +248,14 @@ static enum MHD_Result check_one(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
-int tg_headers_check_request(struct MHD_Connection *mhd, const char *version, bool http10,
-                             bool *has_body, int64_t *body_length, const char **why)
+int tg_headers_check_request(struct MHD_Connection *mhd, const char *method,
+                             const char *version, bool http10, bool *has_body,
+                             int64_t *body_length, const char **why)
 {
     struct tg_reqcheck rc;
 
-    tg_headers_check_begin(&rc, version != NULL ? version + strlen(version) : NULL);
+    tg_headers_check_begin(&rc, method, strlen(method),
+                           version != NULL ? version + strlen(version) : NULL);
     MHD_get_connection_values_n(mhd, MHD_HEADER_KIND, check_one, &rc);
     return tg_headers_check_end(&rc, http10, has_body, body_length, why);
 }

@@ -55,8 +55,8 @@ bool tg_headers_is_token(const char *s, size_t len);
  * its framing could be read two ways by two HTTP implementations (the root
  * of request smuggling): Content-Length with Transfer-Encoding, more than one
  * Content-Length or Transfer-Encoding field, a transfer coding other than
- * exactly "chunked", Transfer-Encoding in HTTP/1.0, more than one Host; and
- * when a field line is not one clean "name: value CRLF": a name that is not
+ * exactly "chunked", Transfer-Encoding in HTTP/1.0, more than one Host; a
+ * method that is not a token; and when a field line is not one clean "name: value CRLF": a name that is not
  * a token (whitespace before the colon included), control characters in a
  * value (bare CR, NUL), obs-fold, or a bare LF between field lines.
  *
@@ -67,7 +67,7 @@ bool tg_headers_is_token(const char *s, size_t len);
  * rebuilt elsewhere (it joins obs-fold lines, mangling the name), a line
  * ended by a bare LF, or a value cut at an embedded NUL breaks that chain.
  *
- * Use: tg_headers_check_begin(&rc, end of the request line's version), then
+ * Use: tg_headers_check_begin(&rc, method, end of the request line), then
  * tg_headers_check_field() for every field in arrival order, then
  * tg_headers_check_end(). Nothing is allocated; any thread.
  */
@@ -83,7 +83,10 @@ struct tg_reqcheck {
     const char *why;        /* static text for the answer */
 };
 
-void tg_headers_check_begin(struct tg_reqcheck *rc, const char *line_end);
+/* The method must be a token (RFC 9110 9.1): it is written into the
+ * upstream request line as it came. */
+void tg_headers_check_begin(struct tg_reqcheck *rc, const char *method, size_t method_len,
+                            const char *line_end);
 void tg_headers_check_field(struct tg_reqcheck *rc, const char *key, size_t key_len,
                             const char *value, size_t value_len);
 
@@ -95,8 +98,9 @@ int tg_headers_check_end(struct tg_reqcheck *rc, bool http10, bool *has_body,
 
 /* The three steps over the head libmicrohttpd parsed for mhd; version is
  * the string it passed to the access handler. */
-int tg_headers_check_request(struct MHD_Connection *mhd, const char *version, bool http10,
-                             bool *has_body, int64_t *body_length, const char **why);
+int tg_headers_check_request(struct MHD_Connection *mhd, const char *method,
+                             const char *version, bool http10, bool *has_body,
+                             int64_t *body_length, const char **why);
 
 /*
  * Build the upstream request header list for c into its arena. Returns 0 and

@@ -337,7 +337,7 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
     /* Before anything else answers: a head whose framing is in doubt
      * leaves no safe place to read the next request from. */
     const char *why;
-    int bad = tg_headers_check_request(c->mhd, version, c->http10, &c->has_body,
+    int bad = tg_headers_check_request(c->mhd, method, version, c->http10, &c->has_body,
                                        &c->body_length, &why);
     if (bad != 0) {
         local(c, bad, true, why);

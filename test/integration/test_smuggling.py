@@ -80,6 +80,10 @@ REFUSED = [
     ("bare-cr", post(b"X-A: b\rContent-Length: 4") + b"abcd" + SMUGGLED, 400, "tracegate"),
     ("nul-in-value", post(b"X-A: b\x00Content-Length: 4") + b"abcd" + SMUGGLED, 400,
      "tracegate"),
+    # The method goes into the upstream request line as it came.
+    ("method-with-tab", b"G\tET /x HTTP/1.1\r\nHost: a\r\n\r\n" + SMUGGLED, 400, "tracegate"),
+    ("method-with-ctl", b"G\x01T /x HTTP/1.1\r\nHost: a\r\n\r\n" + SMUGGLED, 400, "tracegate"),
+    ("method-not-token", b"G(T /x HTTP/1.1\r\nHost: a\r\n\r\n" + SMUGGLED, 400, "tracegate"),
     ("two-hosts", b"GET /x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" + SMUGGLED, 400,
      "tracegate"),
     ("head-with-body", b"HEAD /x HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nabcd"

@@ -4,7 +4,8 @@
  * version and each field line's name and value NUL-terminated inside one
  * buffer, line terminators and the colon replaced by NULs, whitespace after
  * the colon skipped, a value ending at its first NUL (libmicrohttpd measures
- * values with strlen). A line may end in CRLF or in a bare LF; a field line
+ * values with strlen). The method is the request line up to its first
+ * space. A line may end in CRLF or in a bare LF; a field line
  * without a colon ends the walk (libmicrohttpd refuses such a head itself).
  * Used by the unit test and the fuzz target of gateway/headers.c.
  */
@@ -35,7 +36,7 @@ static inline int head_layout_check(char *buf, size_t len, bool http10, bool *ha
     char *line_end = nl > buf && nl[-1] == '\r' ? nl - 1 : nl;
     *line_end = '\0';
     *nl = '\0';
-    tg_headers_check_begin(&rc, line_end);
+    tg_headers_check_begin(&rc, buf, strcspn(buf, " "), line_end);
     char *p = nl + 1;
     for (;;) {
         nl = memchr(p, '\n', (size_t)(end - p));

@@ -169,6 +169,10 @@ static void request_framing_refused(void)
         {"GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nX-A: a\x01\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nX-A: a\x7f\r\n\r\n", 400},
+        /* a method that is not a token */
+        {"G\tT / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"G\x01T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
+        {"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
         /* bare LF after the request line and between field lines */
         {"GET / HTTP/1.1\nHost: a\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nHost: a\nContent-Length: 4\r\n\r\n", 400},
@@ -202,11 +206,11 @@ static void request_lines_must_be_in_place(void)
     struct tg_reqcheck rc;
     char head[] = "GET / HTTP/1.1\0\0X-A\0 b\0\0";
     char moved[] = "b c";
-    tg_headers_check_begin(&rc, head + 14);
+    tg_headers_check_begin(&rc, "GET", 3, head + 14);
     tg_headers_check_field(&rc, head + 16, 3, moved, 3);
     CHECK(tg_headers_check_end(&rc, false, &body, &len, &why) == 400);
 
-    tg_headers_check_begin(&rc, head + 14);
+    tg_headers_check_begin(&rc, "GET", 3, head + 14);
     tg_headers_check_field(&rc, head + 16, 3, head + 21, 1);
     CHECK(tg_headers_check_end(&rc, false, &body, &len, &why) == 0);
 }
