@@ -66,6 +66,17 @@ static bool valid_value(const char *v, size_t len)
     return true;
 }
 
+/* The trace context fields tracegate reads and replaces. A malformed one
+ * starts a new trace rather than failing the request (W3C Trace Context:
+ * an invalid traceparent is ignored), so control characters in it are not
+ * a reason to refuse; it is then dropped, never forwarded. A CR still is:
+ * another reader may take it for the end of the line. */
+static bool trace_field(const char *name, size_t len)
+{
+    return tg_header_name_is(name, len, "traceparent") ||
+           tg_header_name_is(name, len, "tracestate") || tg_header_name_is(name, len, "baggage");
+}
+
 /* Split a Connection value into its comma-separated tokens. */
 static size_t connection_tokens(const char *v, size_t len, struct slice *out,
                                 size_t have, size_t max)
@@ -156,7 +167,8 @@ void tg_headers_check_field(struct tg_reqcheck *rc, const char *key, size_t key_
             refuse(rc, 400, "malformed request header line (bare LF, NUL or obs-fold)");
         }
     }
-    if (!valid_value(value, value_len)) {
+    if (!valid_value(value, value_len) &&
+        !(trace_field(key, key_len) && memchr(value, '\r', value_len) == NULL)) {
         refuse(rc, 400, "control character in a request header value");
     }
     rc->line_end = value + value_len;
@@ -292,7 +304,8 @@ static enum MHD_Result scan_first(void *cls, enum MHD_ValueKind kind, const char
     } else if (tg_header_name_is(key, key_len, "accept")) {
         s->has_accept = true;
     }
-    if (!tg_headers_is_token(key, key_len) || !valid_value(value, value_len)) {
+    if (!tg_headers_is_token(key, key_len) ||
+        (!valid_value(value, value_len) && !trace_field(key, key_len))) {
         s->bad = true;
     }
     return MHD_YES;
@@ -349,7 +362,8 @@ static enum MHD_Result scan_copy(void *cls, enum MHD_ValueKind kind, const char 
         tg_header_name_is(key, key_len, "x-forwarded-proto") ||
         tg_header_name_is(key, key_len, "x-forwarded-host") ||
         listed(s->tokens, s->token_count, key, key_len) ||
-        tg_trace_replaces_header(&s->c->trace, key, key_len)) {
+        tg_trace_replaces_header(&s->c->trace, key, key_len) ||
+        (trace_field(key, key_len) && !valid_value(value, value_len))) {
         return MHD_YES;
     }
     push(s, key, key_len, value, value_len);

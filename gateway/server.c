@@ -265,7 +265,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
 }
 
 /* Origin-form (RFC 9112 3.2.1) with nothing that could split a line or a
- * URL; absolute-form is reduced to its path. */
+ * URL, in ASCII (RFC 3986 has no raw octets above 0x7e; RFC 9112 3.2 asks
+ * for a 400 rather than a silent correction); absolute-form is reduced to
+ * its path. */
 static bool normalize_target(struct tg_conn *c)
 {
     char *t = c->target;
@@ -291,7 +293,7 @@ static bool normalize_target(struct tg_conn *c)
     }
     for (size_t i = 0; i < c->target_len; i++) {
         unsigned char ch = (unsigned char)t[i];
-        if (ch <= 0x20 || ch == 0x7f || ch == '#') {
+        if (ch <= 0x20 || ch >= 0x7f || ch == '#') {
             return false;
         }
     }

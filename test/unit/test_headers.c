@@ -141,6 +141,9 @@ static void request_framing_accepted(void)
     CHECK(check_head("GET / HTTP/1.1\r\nHost: [::1]:8080\r\nX-A:\r\nX-B: \t \r\n\r\n", &body,
                      &len, &why) == 0);
     CHECK(check_head("GET / HTTP/1.0\r\n\r\n", &body, &len, &why) == 0);
+    /* a malformed trace context field is ignored later, not refused */
+    CHECK(check_head("GET / HTTP/1.1\r\nHost: a\r\ntraceparent: 00-\x01\r\n"
+                     "Baggage: a=\x7f\r\n\r\n", &body, &len, &why) == 0);
 }
 
 static void request_framing_refused(void)
@@ -169,6 +172,7 @@ static void request_framing_refused(void)
         {"GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nX-A: a\x01\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nX-A: a\x7f\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\ntracestate: a\rb\r\n\r\n", 400},
         /* a method that is not a token */
         {"G\tT / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
         {"G\x01T / HTTP/1.1\r\nHost: a\r\n\r\n", 400},
