@@ -329,6 +329,13 @@ void tg_upstream_done(struct tg_conn *c, CURLcode rc)
 {
     remove_transfer(c);
     c->upstream_done = true;
+    if (rc == CURLE_OK && !c->headers_done) {
+        /* libcurl 7.88 ends a transfer cut by a close inside the response
+         * head (status line read, no blank line yet) as if it were a
+         * complete response with no body. */
+        c->upstream_error = "upstream closed the connection inside the response head";
+        rc = CURLE_GOT_NOTHING;
+    }
     if (rc != CURLE_OK) {
         c->upstream_failed = true;
         if (c->state == RQ_UPSTREAM) {
