@@ -121,6 +121,7 @@ struct tg_conn {
 
     /* upstream response: curl write callback -> down -> content reader */
     bool in_multi;
+    bool retried;                     /* sent again on a fresh connection */
     bool headers_done;
     bool upstream_done;
     bool upstream_failed;             /* transfer ended in an error */

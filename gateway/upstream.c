@@ -94,6 +94,7 @@ int tg_upstream_start(struct tg_conn *c)
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->route->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 0L); /* set by a retry of the last request */
     /* Reset the method state left by the previous request, then set ours. */
     curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
     curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
@@ -325,9 +326,63 @@ static void release_easy(struct tg_conn *c)
     }
 }
 
+/* RFC 9110 9.2.2: methods whose repetition has the same effect. */
+static bool idempotent(const char *m)
+{
+    static const char *const list[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+
+    for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
+        if (strcmp(m, list[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A pooled connection that fails before any byte of a response arrives was
+ * most likely closed by the upstream (an idle timeout) just as the request
+ * went out: such a request is sent once more on a new connection, if its
+ * method is idempotent and it has no body to replay (RFC 9112 9.3.1, RFC
+ * 9110 9.2.2; like nginx, never a POST). libcurl 7.88 retries only some
+ * of these itself.
+ */
+static bool retry_on_fresh_connection(struct tg_conn *c, CURLcode rc)
+{
+    long connects = -1;
+
+    if (rc != CURLE_RECV_ERROR && rc != CURLE_SEND_ERROR && rc != CURLE_GOT_NOTHING) {
+        return false;
+    }
+    if (c->retried || c->has_body || c->state != RQ_UPSTREAM || c->client_gone ||
+        c->upstream_status != 0 || c->upstream_error != NULL || !idempotent(c->method)) {
+        return false;
+    }
+    if (curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &connects) != CURLE_OK ||
+        connects != 0) {
+        return false; /* it was a new connection: the failure is the upstream's */
+    }
+    c->retried = true;
+    c->content_length = -1;
+    c->resp_headers = NULL;
+    c->resp_tail = &c->resp_headers;
+    c->resp_header_bytes = 0;
+    c->last_upstream_ns = tg_now_ns();
+    curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 1L);
+    if (curl_multi_add_handle(tg_worker_multi(c->w), c->easy) != CURLM_OK) {
+        return false;
+    }
+    c->in_multi = true;
+    tg_worker_kick_curl(c->w);
+    return true;
+}
+
 void tg_upstream_done(struct tg_conn *c, CURLcode rc)
 {
     remove_transfer(c);
+    if (retry_on_fresh_connection(c, rc)) {
+        return;
+    }
     c->upstream_done = true;
     if (rc == CURLE_OK && !c->headers_done) {
         /* libcurl 7.88 ends a transfer cut by a close inside the response
