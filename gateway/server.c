@@ -199,6 +199,12 @@ static void request_finish(struct tg_conn *c, bool client_aborted)
     if (c->state == RQ_IDLE) {
         return;
     }
+    if (client_aborted && c->state == RQ_RESPONDED && c->upstream_failed && !c->client_gone) {
+        /* libmicrohttpd reports a response we cut short as a failed one;
+         * when the upstream failed first, the client did nothing wrong: log
+         * what it was sent and let the span carry the upstream's error. */
+        client_aborted = false;
+    }
     tg_upstream_abort(c);
     if (c->suspended) {
         tg_worker_resume(c);
