@@ -309,6 +309,7 @@ static void describe_failure(struct tg_conn *c, CURLcode rc)
 static void remove_transfer(struct tg_conn *c)
 {
     if (c->in_multi) {
+        tg_worker_transfer_ended(c->w, c->easy);
         curl_multi_remove_handle(tg_worker_multi(c->w), c->easy);
         c->in_multi = false;
     }

@@ -13,6 +13,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -73,6 +74,7 @@ struct tg_worker {
     uint32_t *fd_events;
     uint8_t *fd_registered;
     uint8_t *fd_wanted;
+    uint8_t *fd_busy;           /* a transfer runs on it (maybe paused) */
     struct tg_conn **client_watch;
 
     struct tg_conn *head_first; /* waiting for a request head, oldest first */
@@ -377,6 +379,7 @@ static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void
                       ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
     if ((size_t)fd < w->fd_cap) {
         w->fd_wanted[fd] = 1;
+        w->fd_busy[fd] = 1;
         if (w->fd_registered[fd] && w->fd_events[fd] == events) {
             return 0;
         }
@@ -407,9 +410,20 @@ static int on_curl_close(void *clientp, curl_socket_t fd)
     if ((size_t)fd < w->fd_cap) {
         w->fd_registered[fd] = 0;
         w->fd_wanted[fd] = 0;
+        w->fd_busy[fd] = 0;
         w->fd_events[fd] = 0;
     }
     return close(fd); /* also leaves the epoll set */
+}
+
+void tg_worker_transfer_ended(struct tg_worker *w, CURL *e)
+{
+    curl_socket_t fd = CURL_SOCKET_BAD;
+
+    if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd >= 0 &&
+        (size_t)fd < w->fd_cap) {
+        w->fd_busy[fd] = 0;
+    }
 }
 
 void tg_worker_curl_easy_setup(struct tg_worker *w, CURL *e)
@@ -447,14 +461,44 @@ static void curl_timeout_action(struct tg_worker *w)
     curl_messages(w);
 }
 
+/*
+ * An idle pooled connection became readable: the upstream closed it, or sent
+ * bytes nobody asked for. libcurl 7.88 checks a pooled connection before
+ * reuse only for a close; pending bytes pass as alive, and it would read them
+ * as the answer to the next request sent on it, from whichever client
+ * (response queue poisoning). So the socket is replaced, under the same
+ * descriptor number curl holds, by one whose peer is gone: curl's check then
+ * finds the connection dead and closes it through on_curl_close, and the
+ * upstream connection itself is closed now.
+ */
+static void retire_idle_socket(int fd)
+{
+    int sv[2];
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        shutdown(fd, SHUT_RDWR); /* at least a send on it fails */
+        return;
+    }
+    close(sv[1]);
+    if (dup3(sv[0], fd, O_CLOEXEC) < 0) {
+        shutdown(fd, SHUT_RDWR);
+    }
+    close(sv[0]);
+}
+
 static void curl_event(struct tg_worker *w, int fd, uint32_t events)
 {
     int running;
 
     if ((size_t)fd < w->fd_cap && !w->fd_wanted[fd]) {
-        /* An idle pooled connection became readable (upstream closed it):
-         * stop watching; curl checks it before any reuse. */
-        epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+        if (w->fd_busy[fd]) {
+            /* A paused transfer's socket: stop watching until curl asks
+             * for it again on unpause. */
+            epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+        } else {
+            /* dup3 closed the old socket, which also left the epoll set. */
+            retire_idle_socket(fd);
+        }
         w->fd_registered[fd] = 0;
         return;
     }
@@ -662,8 +706,10 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
     w->fd_events = calloc(w->fd_cap, sizeof(*w->fd_events));
     w->fd_registered = calloc(w->fd_cap, 1);
     w->fd_wanted = calloc(w->fd_cap, 1);
+    w->fd_busy = calloc(w->fd_cap, 1);
     w->client_watch = calloc(w->fd_cap, sizeof(*w->client_watch));
     if (w->fd_events == NULL || w->fd_registered == NULL || w->fd_wanted == NULL ||
+        w->fd_busy == NULL ||
         w->client_watch == NULL) {
         goto fail;
     }
@@ -775,6 +821,7 @@ void tg_worker_destroy(struct tg_worker *w)
     free(w->fd_events);
     free(w->fd_registered);
     free(w->fd_wanted);
+    free(w->fd_busy);
     free(w->client_watch);
     free(w);
 }
