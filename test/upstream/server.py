@@ -46,6 +46,13 @@ Behaviour is chosen by the path (the part of the target before '?'):
     /close-now        reads the request, closes without answering
     /reset-now        reads the request, resets the connection without answering
     /conn-id          the connection id as the body
+    /extra-response   a complete response and a second one nobody asked for
+                      ("poison") in the same write, connection kept open
+    /extra-later      a complete response; 20 ms later the poison, then
+                      "EXTRA <conn-id>"; connection kept open
+    /bad-length       a response whose Content-Length is not a number
+    /close-mid-head   part of a response head, then close
+    /head-then-close  a complete head with Content-Length 100, 10 bytes, close
 """
 
 import argparse
@@ -278,6 +285,36 @@ async def handle_request(reader, writer, req, conn_id):
         return False
 
     if path == "/close-now":
+        return False
+
+    if path in ("/extra-response", "/extra-later"):
+        ok = head_bytes(200, [("Content-Length", "3")], conn_id) + b"ok\n"
+        poison = b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nX-Poison: 1\r\n\r\npoison!"
+        if path == "/extra-response":
+            writer.write(ok + poison)
+            await writer.drain()
+            return True
+        writer.write(ok)
+        await writer.drain()
+        await asyncio.sleep(0.02)
+        writer.write(poison)
+        await writer.drain()
+        log("EXTRA %d" % conn_id)
+        return True
+
+    if path == "/bad-length":
+        writer.write(head_bytes(200, [("Content-Length", "12abc")], conn_id) + b"x" * 12)
+        await writer.drain()
+        return True
+
+    if path == "/close-mid-head":
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/pl")
+        await writer.drain()
+        return False
+
+    if path == "/head-then-close":
+        writer.write(head_bytes(200, [("Content-Length", "100")], conn_id) + b"x" * 10)
+        await writer.drain()
         return False
 
     if path == "/reset-now":
