@@ -530,7 +530,9 @@ int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t le
         while (i < len && (line[i] == ' ' || line[i] == '\t')) {
             i++;
         }
-        char *v = tg_arena_alloc(&c->arena, h->value_len + 1 + (len - i));
+        /* NUL-terminated like every stored value: libmicrohttpd takes it
+         * as a C string. */
+        char *v = tg_arena_alloc(&c->arena, h->value_len + 1 + (len - i) + 1);
         if (v == NULL) {
             return TG_ETOOBIG;
         }
@@ -539,6 +541,7 @@ int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t le
         memcpy(v + h->value_len + 1, line + i, len - i);
         h->value = v;
         h->value_len += 1 + (len - i);
+        v[h->value_len] = '\0';
         return valid_value(v, h->value_len) ? 0 : TG_EPARSE;
     }
     const char *colon = memchr(line, ':', len);

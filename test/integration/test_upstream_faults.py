@@ -250,3 +250,16 @@ def test_upstream_down_under_load_and_back(start_upstream, start_tracegate):
              max(s[2] for s in down if s[1] == 502) * 1e3, recovered_in, reqs_after,
              opens_after))
     wait_until(lambda: not client_connections(tg), 5, "client connections released")
+
+
+def test_folded_response_header_carries_nothing_else(tg):
+    """An upstream header folded over two lines (obs-fold, RFC 9112 5.2) is
+    joined with a space and nothing more, even when the connection's memory
+    holds an earlier, larger request."""
+    with Conn(tg.port) as c:
+        assert c.request("GET", "/folded").get("X-Folded") == "part1 part2"
+        resp = c.request("GET", "/echo?" + "q" * 3000, headers=[("X-Junk", "J" * 3000)])
+        assert resp.status == 200
+        for _ in range(3):
+            resp = c.request("GET", "/folded")
+            assert resp.status == 200 and resp.get("X-Folded") == "part1 part2", resp.headers

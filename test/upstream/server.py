@@ -51,6 +51,7 @@ Behaviour is chosen by the path (the part of the target before '?'):
     /extra-later      a complete response; 20 ms later the poison, then
                       "EXTRA <conn-id>"; connection kept open
     /bad-length       a response whose Content-Length is not a number
+    /folded           a response header folded over two lines (obs-fold)
     /close-mid-head   part of a response head, then close
     /head-then-close  a complete head with Content-Length 100, 10 bytes, close
 """
@@ -301,6 +302,12 @@ async def handle_request(reader, writer, req, conn_id):
         await writer.drain()
         log("EXTRA %d" % conn_id)
         return True
+
+    if path == "/folded":
+        writer.write(head_bytes(200, [("X-Folded", "part1\r\n   part2"),
+                                      ("Content-Length", "3")], conn_id) + b"ok\n")
+        await writer.drain()
+        return req.keep_alive()
 
     if path == "/bad-length":
         writer.write(head_bytes(200, [("Content-Length", "12abc")], conn_id) + b"x" * 12)
