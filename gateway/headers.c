@@ -6,7 +6,10 @@
 
 #include "error.h"
 
-#define CONNECTION_TOKENS_MAX 16
+/* Connection options (RFC 9110 7.6.1) a message may name. Every field
+ * named must be removed, so a message naming more is refused rather than
+ * forwarded with the rest left in. */
+#define CONNECTION_TOKENS_MAX 64
 
 struct slice {
     const char *p;
@@ -77,13 +80,14 @@ static bool trace_field(const char *name, size_t len)
            tg_header_name_is(name, len, "tracestate") || tg_header_name_is(name, len, "baggage");
 }
 
-/* Split a Connection value into its comma-separated tokens. */
-static size_t connection_tokens(const char *v, size_t len, struct slice *out,
-                                size_t have, size_t max)
+/* Add the comma-separated tokens of a Connection value to out[*have..max).
+ * False when they do not all fit. */
+static bool connection_tokens(const char *v, size_t len, struct slice *out, size_t *have,
+                              size_t max)
 {
     size_t i = 0;
 
-    while (i < len && have < max) {
+    while (i < len) {
         while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) {
             i++;
         }
@@ -92,10 +96,13 @@ static size_t connection_tokens(const char *v, size_t len, struct slice *out,
             i++;
         }
         if (i > start) {
-            out[have++] = (struct slice){v + start, i - start};
+            if (*have == max) {
+                return false;
+            }
+            out[(*have)++] = (struct slice){v + start, i - start};
         }
     }
-    return have;
+    return true;
 }
 
 static bool listed(const struct slice *tokens, size_t n, const char *name, size_t len)
@@ -293,8 +300,10 @@ static enum MHD_Result scan_first(void *cls, enum MHD_ValueKind kind, const char
     struct req_scan *s = cls;
 
     if (tg_header_name_is(key, key_len, "connection")) {
-        s->token_count = connection_tokens(value, value_len, s->tokens, s->token_count,
-                                           CONNECTION_TOKENS_MAX);
+        if (!connection_tokens(value, value_len, s->tokens, &s->token_count,
+                               CONNECTION_TOKENS_MAX)) {
+            s->bad = true;
+        }
     } else if (tg_header_name_is(key, key_len, "host")) {
         s->host = (struct slice){value, value_len};
     } else if (tg_header_name_is(key, key_len, "x-forwarded-for")) {
@@ -530,6 +539,9 @@ int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t le
         while (i < len && (line[i] == ' ' || line[i] == '\t')) {
             i++;
         }
+        if (!valid_value(line + i, len - i)) {
+            return TG_EPARSE; /* before the stored value is touched */
+        }
         /* NUL-terminated like every stored value: libmicrohttpd takes it
          * as a C string. */
         char *v = tg_arena_alloc(&c->arena, h->value_len + 1 + (len - i) + 1);
@@ -542,7 +554,7 @@ int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t le
         h->value = v;
         h->value_len += 1 + (len - i);
         v[h->value_len] = '\0';
-        return valid_value(v, h->value_len) ? 0 : TG_EPARSE;
+        return 0;
     }
     const char *colon = memchr(line, ':', len);
     if (colon == NULL) {
@@ -595,8 +607,10 @@ int tg_headers_apply_response(const struct tg_conn *c, struct MHD_Response *r)
 
     for (const struct tg_header *h = c->resp_headers; h != NULL; h = h->next) {
         if (tg_header_name_is(h->name, h->name_len, "connection")) {
-            ntok = connection_tokens(h->value, h->value_len, tokens, ntok,
-                                     CONNECTION_TOKENS_MAX);
+            if (!connection_tokens(h->value, h->value_len, tokens, &ntok,
+                                   CONNECTION_TOKENS_MAX)) {
+                return -EINVAL;
+            }
         }
     }
     for (const struct tg_header *h = c->resp_headers; h != NULL; h = h->next) {

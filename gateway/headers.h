@@ -105,7 +105,8 @@ int tg_headers_check_request(struct MHD_Connection *mhd, const char *method,
 /*
  * Build the upstream request header list for c into its arena. Returns 0 and
  * the list in *out, or -ENOMEM (arena limit) or TG_EPARSE (a header value
- * tracegate refuses to forward).
+ * tracegate refuses to forward, or more Connection options than it can
+ * remove).
  */
 int tg_headers_build_request(struct tg_conn *c, struct curl_slist **out);
 
@@ -118,7 +119,8 @@ int tg_headers_build_request(struct tg_conn *c, struct curl_slist **out);
 int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t len);
 
 /* Copy the stored upstream headers onto an MHD response, filtered. Returns
- * 0, or -EINVAL if MHD refuses one. */
+ * 0, or -EINVAL if MHD refuses one or Connection names more options than
+ * tracegate can remove. */
 int tg_headers_apply_response(const struct tg_conn *c, struct MHD_Response *r);
 
 #endif

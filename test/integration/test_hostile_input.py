@@ -248,3 +248,25 @@ def test_not_http_at_all(start_upstream, start_tracegate, name, raw):
     still_serving(tg)
     assert [l for l in up.stdout.lines() if l.startswith("REQ ")] == \
         [l for l in up.stdout.lines() if l.startswith("REQ ") and "/echo?after=1" in l]
+
+
+@pytest.mark.parametrize("options", [50, 100])
+def test_every_connection_option_removed_or_request_refused(proxied, options):
+    """RFC 9110 7.6.1: every field the Connection header names is removed
+    before forwarding. Past the 64 options tracegate can track the request is
+    refused; it is never forwarded with some of them left in."""
+    up, tg = proxied
+    names = ["X-Opt-%d" % i for i in range(options - 1)] + ["X-Secret"]
+    with Conn(tg.port) as c:
+        c.send_request("GET", "/echo?opts=%d" % options,
+                       headers=[("Connection", ", ".join(names)), ("X-Secret", "s")])
+        resp = c.read_response()
+    if options <= 64:
+        assert resp.status == 200, resp
+        got = [n.lower() for n, _ in resp.json()["headers"]]
+        assert "x-secret" not in got, got
+    else:
+        assert resp.status == 400, resp
+    still_serving(tg)
+    for r in forwarded_requests(up):
+        assert not r.get_all("X-Secret"), r

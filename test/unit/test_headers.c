@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <string.h>
 
 #include "error.h"
@@ -112,6 +113,55 @@ static void response_header_block_is_bounded(void)
     CHECK(r == TG_ETOOBIG);
     CHECK(c.resp_header_bytes > 8192 && c.resp_header_bytes <= 8192 + sizeof(line));
     tg_arena_fini(&c.arena);
+}
+
+struct names {
+    char all[4096];
+};
+
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    struct names *n = cls;
+    size_t used = strlen(n->all);
+    snprintf(n->all + used, sizeof(n->all) - used, "%s;", key);
+    return MHD_YES;
+}
+
+/* Every field the Connection header names is removed, however many; past
+ * what tracegate can track the response is refused, never half-filtered. */
+static void connection_options_all_removed_or_refused(void)
+{
+    for (int count = 60; count <= 70; count += 10) {
+        struct tg_conn c;
+        char line[2048];
+        size_t off;
+
+        conn_init(&c);
+        feed(&c, "HTTP/1.1 200 OK\r\n");
+        off = (size_t)snprintf(line, sizeof(line), "Connection: keep-alive");
+        for (int i = 0; i < count - 2; i++) {
+            off += (size_t)snprintf(line + off, sizeof(line) - off, ", X-Opt-%d", i);
+        }
+        snprintf(line + off, sizeof(line) - off, ", X-Hop\r\n");
+        CHECK(feed(&c, line) == 0);
+        CHECK(feed(&c, "X-Hop: secret\r\n") == 0);
+        CHECK(feed(&c, "X-Kept: yes\r\n") == 0);
+        CHECK(feed(&c, "\r\n") == 1);
+        struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        struct names n = {{0}};
+        int rc = tg_headers_apply_response(&c, r);
+        MHD_get_response_headers(r, collect, &n);
+        if (count <= 64) {
+            CHECK(rc == 0);
+            CHECK(strstr(n.all, "X-Hop;") == NULL);
+            CHECK(strstr(n.all, "X-Kept;") != NULL);
+        } else {
+            CHECK(rc == -EINVAL);
+        }
+        MHD_destroy_response(r);
+        tg_arena_fini(&c.arena);
+    }
 }
 
 /* A raw head through the in-place layout; returns the check's answer. */
@@ -231,6 +281,7 @@ int main(void)
     RUN(rejects_what_must_not_be_forwarded);
     RUN(folds_obs_fold_into_previous_value);
     RUN(response_header_block_is_bounded);
+    RUN(connection_options_all_removed_or_refused);
     RUN(request_framing_accepted);
     RUN(request_framing_refused);
     RUN(request_lines_must_be_in_place);
