@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Run every libFuzzer target for a bounded time, starting from its saved
-# corpus in test/fuzz/corpus/<name>/.
+# corpus in test/fuzz/corpus/<name>/. The targets and what they read:
+#   tracecontext  traceparent, traceresponse, tracestate, baggage values
+#   config        the JSON configuration file, through tg_config_build
+#   otlp_proto    protobuf answers of an OTLP receiver (response, rpc.Status)
+#   otlp_json     OTLP/JSON answers
+#   grpc          gRPC message framing, -bin trailer base64, grpc-message
+#   retry_after   Retry-After values
+#   kvlist        OTEL_RESOURCE_ATTRIBUTES / OTEL_EXPORTER_OTLP_HEADERS lists
+#   headers       Content-Length, upstream response heads and Connection
+#                 options, client request heads (gateway/headers.c)
 #
-#   test/fuzz/run.sh [SECONDS_PER_TARGET]     default 30 (what CI runs)
+#   test/fuzz/run.sh [SECONDS_PER_TARGET]     default 20 (what CI runs)
 #   FUZZ_SECONDS=3600 test/fuzz/run.sh        long mode: an hour per target
 #
 # Builds the clang build directory first if needed (BUILD_DIR, default
@@ -17,9 +26,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
-seconds=${1:-${FUZZ_SECONDS:-30}}
+seconds=${1:-${FUZZ_SECONDS:-20}}
 build=${BUILD_DIR:-build-fuzz}
-targets=(tracecontext)
+targets=(tracecontext config otlp_proto otlp_json grpc retry_after kvlist headers)
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang meson setup "$build" -Dfuzz=true >/dev/null || exit 1
