@@ -248,7 +248,11 @@ int tg_headers_check_end(struct tg_reqcheck *rc, bool http10, bool *has_body,
                    "unsupported Transfer-Encoding (only chunked is accepted)");
         }
     }
-    if (rc->line_end != NULL && (rc->line_end[0] != '\0' || rc->line_end[1] != '\0')) {
+    /* The last line ends in CRLF too (a NUL inside its value would hide the
+     * rest from us, not from another reader). Only read when every field
+     * was found in place: the blank line then follows in the same buffer. */
+    if (rc->status == 0 && rc->line_end != NULL &&
+        (rc->line_end[0] != '\0' || rc->line_end[1] != '\0')) {
         refuse(rc, 400, "malformed request header line (bare LF, NUL or obs-fold)");
     }
     if (rc->status != 0) {
