@@ -237,6 +237,29 @@ class Tracegate(Proc):
         return self.access_log()
 
 
+# What a sanitizer report looks like on stderr (test/run.sh greps the same).
+SANITIZER_RE = re.compile(r"runtime error:|ERROR: AddressSanitizer|ERROR: LeakSanitizer|"
+                          r"SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer")
+
+
+def report_sanitizer_output(name, pid, lines):
+    """A message if a process's stderr lines hold a sanitizer report, else None.
+
+    A sanitized tracegate sends its reports to the log_path directory that
+    test/run.sh sets, but a report can still reach stderr (one that missed
+    log_path, or a run without it): this catches those. When
+    $TG_SANITIZER_REPORTS names that directory, the stderr is written there
+    too, so run.sh's count of reports includes it."""
+    hits = [l for l in lines if SANITIZER_RE.search(l)]
+    if not hits:
+        return None
+    where = os.environ.get("TG_SANITIZER_REPORTS")
+    if where:
+        with open(os.path.join(where, "stderr-%s.%d" % (name, pid)), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return "%s (pid %d) printed a sanitizer report on stderr: %r" % (name, pid, hits[:5])
+
+
 def require_binary():
     if not os.access(TRACEGATE_BIN, os.X_OK):
         pytest.fail("tracegate binary not found or not executable at %s "
@@ -313,6 +336,10 @@ def start_tracegate(tmp_path):
         tg.stop(grace=2.0)
         print("---- tracegate pid %d: %s\n---- stderr (last 50 lines):\n%s"
               % (tg.pid, " ".join(tg.cmd), "\n".join(tg.stderr.lines()[-50:])))
+        # Reports at exit (leaks) come after stop(): the whole stderr is read.
+        found = report_sanitizer_output("tracegate", tg.pid, tg.stderr.lines())
+        if found:
+            died.append(found)
     if died:
         pytest.fail("; ".join(died), pytrace=False)
 
