@@ -231,13 +231,16 @@ def test_invalid_utf8_and_control_characters_cannot_split_lines(proxied):
     assert "/a\x01b" in paths, paths  # logged escaped (\u0001), then parsed back
 
 
-@pytest.mark.parametrize("name,raw", [
+NOT_HTTP = [
     ("binary", b"\x00\x01\x02\xff\xfe\r\n\r\n"),
     ("tls-client-hello", bytes.fromhex("16030100a5010000a10303") + b"\x00" * 200),
     ("empty-lines", b"\r\n" * 100),
     ("no-version", b"GET /x\r\n\r\n"),
     ("http2-preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
-])
+]
+
+
+@pytest.mark.parametrize("name,raw", NOT_HTTP, ids=[c[0] for c in NOT_HTTP])
 def test_not_http_at_all(start_upstream, start_tracegate, name, raw):
     """Either a clear 4xx/5xx answer or a close once client_timeout_ms has
     passed; nothing is forwarded."""
