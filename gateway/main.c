@@ -16,6 +16,7 @@
 #include "accesslog.h"
 #include "config.h"
 #include "listener.h"
+#include "operator.h"
 #include "tg_version.h"
 #include "trace.h"
 #include "worker.h"
@@ -54,10 +55,11 @@ static void log_tracing(const struct tg_config *cfg)
             tg_sampler_kind_name((enum tg_sampler_kind)t->sampler), t->sampler_arg, exporter);
 }
 
-static int run(const struct tg_config *cfg)
+static int run(struct tg_config *cfg)
 {
     struct tg_accesslog log;
     struct tg_tracer *tracer = NULL;
+    struct tg_operator *op = NULL;
     struct tg_worker **workers = calloc((size_t)cfg->workers, sizeof(*workers));
     uint16_t port = cfg->listen_port;
     sigset_t sigs;
@@ -78,6 +80,16 @@ static int run(const struct tg_config *cfg)
     r = tg_tracer_create(cfg, &tracer, err, sizeof(err));
     if (r < 0) {
         fprintf(stderr, "tracegate: %s\n", err);
+        tg_accesslog_close(&log);
+        free(workers);
+        return 1;
+    }
+    /* Before workers: it adds the /admin route and the routes' slots. */
+    r = tg_operator_create(cfg, tracer, &op, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "tracegate: %s\n", err);
+        tg_tracer_shutdown(tracer);
+        tg_tracer_destroy(tracer);
         tg_accesslog_close(&log);
         free(workers);
         return 1;
@@ -107,6 +119,16 @@ static int run(const struct tg_config *cfg)
     fprintf(stderr, "tracegate: listening on http://%s%s%s:%u (%d workers)\n", v6 ? "[" : "",
             cfg->listen_host, v6 ? "]" : "", (unsigned)port, cfg->workers);
     log_tracing(cfg);
+    char where[320];
+    tg_operator_describe(op, where, sizeof(where));
+    if (cfg->admin.token != NULL) {
+        fprintf(stderr, "tracegate: admin endpoints %s (token from %s)\n", where,
+                cfg->admin.token_from);
+    } else {
+        fprintf(stderr, "tracegate: admin endpoints %s (no token configured: changes are "
+                        "refused; set TELEMETRY_ADMIN_TOKEN)\n", where);
+    }
+    tg_operator_set_serving(op, true);
 
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -129,6 +151,9 @@ static int run(const struct tg_config *cfg)
 
 stop:;
     int cut = 0;
+    if (op != NULL) {
+        tg_operator_set_serving(op, false);
+    }
     for (int i = 0; i < cfg->workers; i++) {
         if (workers[i] != NULL) {
             tg_worker_stop(workers[i]);
@@ -141,6 +166,7 @@ stop:;
         }
     }
     /* Workers are gone: every span they finished is queued; flush them. */
+    tg_operator_destroy(op);
     tg_tracer_shutdown(tracer);
     char summary[2048];
     tg_tracer_summary(tracer, summary, sizeof(summary));

@@ -34,17 +34,9 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
         free(t);
         return -ENOMEM;
     }
-    double *route_rates = NULL;
-    if (cfg->route_count > 0) {
-        route_rates = calloc(cfg->route_count, sizeof(double));
-        if (!route_rates)
-            goto nomem;
-        for (size_t i = 0; i < cfg->route_count; i++)
-            route_rates[i] = cfg->routes[i].sample_rate;
-    }
+    /* Route rates live in slots the admin control assigns (admin/control.h). */
     int r = tg_sampler_init(&t->sampler, (enum tg_sampler_kind)tc->sampler, tc->sampler_arg,
-                            tc->enabled, cfg->route_count, route_rates);
-    free(route_rates);
+                            tc->enabled, TG_ROUTE_SLOTS, NULL);
     if (r < 0) {
         snprintf(err, err_len, "cannot set up the sampler: %s", tg_strerror(r));
         tg_spanpool_fini(&t->pool);
@@ -489,7 +481,7 @@ void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng)
     const struct tg_config *cfg = t->cfg;
     const struct tg_tracing_conf *tc = &cfg->tracing;
 
-    if (is_health_path(tc, c->target, c->path_len)) {
+    if ((c->route != NULL && c->route->internal) || is_health_path(tc, c->target, c->path_len)) {
         /* Never traced: inbound trace headers pass through untouched. */
         count(&t->stats.requests_untraced);
         return;
@@ -504,7 +496,7 @@ void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng)
         count(&t->stats.traceparent_invalid);  /* repeated counts as invalid too */
 
     enum tg_trust trust = c->route ? c->route->trust : tc->trust;
-    size_t route_idx = c->route ? (size_t)(c->route - cfg->routes) : SIZE_MAX;
+    size_t route_slot = c->route ? c->route->slot : SIZE_MAX;
     enum tg_parent parent = TG_PARENT_NONE;
     bool keep = valid && trust != TG_TRUST_RESTART;
     uint8_t random;
@@ -517,7 +509,7 @@ void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng)
         tg_new_trace_id(rng, tr->trace_id);
         random = TG_TRACE_FLAG_RANDOM;
     }
-    tr->sampled = tg_sampler_decide(&t->sampler, route_idx, tr->trace_id, parent);
+    tr->sampled = tg_sampler_decide(&t->sampler, route_slot, tr->trace_id, parent);
     tr->flags = random | (tr->sampled ? TG_TRACE_FLAG_SAMPLED : 0);
     tg_new_span_id(rng, tr->server_id);
     tg_new_span_id(rng, tr->client_id);
