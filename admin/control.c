@@ -224,6 +224,23 @@ static struct slot *find_slot(struct tg_control *c, const char *prefix, size_t *
     return NULL;
 }
 
+/* A prefix as an operator may write it: "/api/" names route "/api", as
+ * in the configuration. */
+static struct slot *find_given(struct tg_control *c, const char *given, size_t *idx)
+{
+    size_t n = strlen(given);
+    while (n > 1 && given[n - 1] == '/') {
+        n--;
+    }
+    for (size_t i = 0; i < c->slot_count; i++) {
+        if (strlen(c->slots[i].prefix) == n && memcmp(c->slots[i].prefix, given, n) == 0) {
+            *idx = i;
+            return &c->slots[i];
+        }
+    }
+    return NULL;
+}
+
 /* The route rate the configuration gives (ratio samplers only take it). */
 static double configured_route_rate(const struct tg_route_conf *r)
 {
@@ -317,7 +334,7 @@ int tg_control_apply(struct tg_control *c, const struct tg_control_change *ch,
     for (size_t i = 0; i < ch->route_count; i++) {
         size_t idx;
         const struct tg_control_route *cr = &ch->routes[i];
-        struct slot *s = find_slot(c, cr->prefix, &idx);
+        struct slot *s = find_given(c, cr->prefix, &idx);
         if (s == NULL || !s->live) {
             pthread_mutex_unlock(&c->mu);
             snprintf(err, err_len, "\"routes\": no route has the prefix \"%.200s\"", cr->prefix);
@@ -341,7 +358,7 @@ int tg_control_apply(struct tg_control *c, const struct tg_control_change *ch,
     }
     for (size_t i = 0; i < ch->route_count; i++) {
         size_t idx;
-        struct slot *s = find_slot(c, ch->routes[i].prefix, &idx);
+        struct slot *s = find_given(c, ch->routes[i].prefix, &idx);
         if (isnan(ch->routes[i].rate)) {
             s->overridden = false;
         } else {
