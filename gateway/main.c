@@ -2,7 +2,7 @@
  * tracegate: process setup and teardown. Builds the configuration, opens one
  * listening socket per worker, starts the workers and waits for a signal;
  * SIGTERM or SIGINT drains them (stop accepting, finish in-flight requests
- * up to shutdown_timeout_ms) and exits 0.
+ * up to shutdown_timeout_ms) and exits 0; SIGHUP reloads (reload.h).
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -15,8 +15,10 @@
 
 #include "accesslog.h"
 #include "config.h"
+#include "confset.h"
 #include "listener.h"
 #include "operator.h"
+#include "reload.h"
 #include "tg_version.h"
 #include "trace.h"
 #include "worker.h"
@@ -55,7 +57,7 @@ static void log_tracing(const struct tg_config *cfg)
             tg_sampler_kind_name((enum tg_sampler_kind)t->sampler), t->sampler_arg, exporter);
 }
 
-static int run(struct tg_config *cfg)
+static int serve(struct tg_config *cfg, const struct tg_cli *cli)
 {
     struct tg_accesslog log;
     struct tg_tracer *tracer = NULL;
@@ -140,7 +142,11 @@ static int run(struct tg_config *cfg)
             continue;
         }
         if (sig == SIGHUP) {
-            fprintf(stderr, "tracegate: SIGHUP ignored: configuration reload is not supported\n");
+            if (tg_reload(cli, cfg, op) == 0) {
+                for (int i = 0; i < cfg->workers; i++) {
+                    tg_worker_wake(workers[i]);
+                }
+            }
             continue;
         }
         fprintf(stderr, "tracegate: %s received, draining (up to %lld ms)\n",
@@ -180,6 +186,23 @@ stop:;
     return started == cfg->workers && r == 0 ? 0 : 1;
 }
 
+/* Takes cfg: it becomes the first published version, and the boot
+ * configuration (the settings a reload cannot change) until exit. The
+ * operator adds its /admin route before any worker reads it. */
+static int run(struct tg_config *cfg, const struct tg_cli *cli)
+{
+    struct tg_confver *boot = NULL;
+    if (tg_confset_publish(cfg) < 0 || (boot = tg_confset_acquire()) == NULL) {
+        fprintf(stderr, "tracegate: out of memory\n");
+        tg_confset_fini();
+        return 1;
+    }
+    int r = serve(cfg, cli);
+    tg_confset_fini();
+    tg_confset_release(boot); /* the last reference: frees cfg */
+    return r;
+}
+
 int main(int argc, char **argv)
 {
     struct tg_diag diag = {0};
@@ -212,9 +235,9 @@ int main(int argc, char **argv)
         tg_cli_fini(&cli);
         return r == 0 ? 0 : 1;
     }
-    tg_cli_fini(&cli);
     if (r < 0) {
         print_diag(&diag);
+        tg_cli_fini(&cli);
         return 1;
     }
 
@@ -229,10 +252,12 @@ int main(int argc, char **argv)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "tracegate: curl_global_init failed\n");
         tg_config_destroy(cfg);
+        tg_cli_fini(&cli);
         return 1;
     }
-    r = run(cfg);
+    /* cli stays for reloads: they build from the same command line. */
+    r = run(cfg, &cli);
     curl_global_cleanup();
-    tg_config_destroy(cfg);
+    tg_cli_fini(&cli);
     return r;
 }

@@ -302,6 +302,35 @@ fail:
     return r;
 }
 
+int tg_operator_adopt(struct tg_operator *op, struct tg_config *cfg, char *err, size_t err_len)
+{
+    int r;
+    if (op->socket_path != NULL) {
+        r = tg_config_mount_internal(cfg, "/admin", op->socket_path, TG_ADMIN_BODY_MAX);
+        if (r < 0) {
+            snprintf(err, err_len, r == -EEXIST
+                     ? "a route has the prefix /admin, where the admin endpoints live (moving "
+                       "them with --admin-listen needs a restart)"
+                     : "out of memory");
+            return r;
+        }
+    }
+    json_t *before = tg_control_state(op->control);
+    r = tg_control_adopt(op->control, cfg);
+    if (r < 0) {
+        snprintf(err, err_len, "more than %d distinct route prefixes since start; restart to "
+                               "use new ones", TG_ROUTE_SLOTS);
+        json_decref(before);
+        return r;
+    }
+    tg_admin_reconfigure(op->admin, &cfg->admin);
+    json_t *after = tg_control_state(op->control);
+    tg_admin_audit(op->admin, "reload", before, after);
+    json_decref(before);
+    json_decref(after);
+    return 0;
+}
+
 void tg_operator_destroy(struct tg_operator *op)
 {
     if (op == NULL) {

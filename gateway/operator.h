@@ -25,6 +25,14 @@ struct tg_operator;
  */
 int tg_operator_create(struct tg_config *cfg, struct tg_tracer *tracer,
                        struct tg_operator **out, char *err, size_t err_len);
+/*
+ * A reload, before cfg is published: the same /admin route, route slots and
+ * base sampling from cfg, its token and reads policy; an audit line. On
+ * failure (-EEXIST: cfg routes /admin; -ENOSPC: too many prefixes) nothing
+ * changed and err says why.
+ */
+int tg_operator_adopt(struct tg_operator *op, struct tg_config *cfg, char *err, size_t err_len);
+
 /* Stop the admin server and the control. Accepts NULL. */
 void tg_operator_destroy(struct tg_operator *op);
 

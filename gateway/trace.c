@@ -478,8 +478,7 @@ void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng)
 {
     struct tg_trace *tr = &c->trace;
     struct tg_tracer *t = tg_worker_tracer(c->w);
-    const struct tg_config *cfg = t->cfg;
-    const struct tg_tracing_conf *tc = &cfg->tracing;
+    const struct tg_tracing_conf *tc = &c->cfg->tracing;
 
     if ((c->route != NULL && c->route->internal) || is_health_path(tc, c->target, c->path_len)) {
         /* Never traced: inbound trace headers pass through untouched. */
@@ -614,7 +613,7 @@ void tg_trace_client_start(struct tg_conn *c, const char *url)
     const char *q = memchr(url, '?', ulen);
     if (q) {
         size_t qlen;
-        const char *rq = redact_query(&c->arena, &t->cfg->tracing.redact_query, q + 1,
+        const char *rq = redact_query(&c->arena, &c->cfg->tracing.redact_query, q + 1,
                                       ulen - (size_t)(q + 1 - url), &qlen);
         size_t head = (size_t)(q + 1 - url);
         char *full = rq ? tg_arena_alloc(&c->arena, head + qlen + 1) : NULL;
@@ -686,7 +685,7 @@ void tg_trace_response(struct tg_conn *c, struct MHD_Response *r)
         return;
     /* Answers without a route (404) follow the global setting. */
     bool on = c->route ? c->route->traceresponse
-                       : tg_worker_tracer(c->w)->cfg->tracing.traceresponse;
+                       : c->cfg->tracing.traceresponse;
     if (!on)
         return;
     struct tg_traceparent tp;
@@ -716,7 +715,7 @@ void tg_trace_end(struct tg_conn *c, int status, const char *error_type)
         status_code_error(s, status, &error_type, buf);
     if (error_type)
         tg_span_attr_str(s, "error.type", error_type, strlen(error_type));
-    capture_response_headers(s, c, &tg_worker_tracer(c->w)->cfg->tracing.response_headers);
+    capture_response_headers(s, c, &c->cfg->tracing.response_headers);
     s->end_unix_ns = tg_unix_now_ns();
     tg_batch_submit(tg_worker_tracer(c->w)->batch, s);
 }

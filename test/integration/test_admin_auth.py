@@ -55,7 +55,7 @@ def test_right_token_any_scheme_case(atg, scheme):
 
 def test_no_token_configured_fails_closed(start_tracegate, upstream):
     tg = start_tracegate("--upstream", upstream.url, env={"TELEMETRY_ADMIN_TOKEN": ""})
-    assert any("no token configured" in l for l in tg.stderr.lines())
+    tg.stderr.wait_for(lambda l: "no token configured" in l, 5, "the admin startup line")
     r = admin(tg.port, "POST", "/admin/telemetry", CHANGE, token="anything-0123456789")
     assert r.status == 403, r
     msg = r.json()["error"]
