@@ -338,7 +338,7 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
         return MHD_YES;
     }
     c->path_len = strcspn(c->target, "?");
-    c->route = tg_route_match(cfg, c->target, c->path_len);
+    c->route = tg_route_match(c->cfg, c->target, c->path_len);
     tg_trace_begin(c, tg_worker_rng(c->w));
     if (c->route == NULL) {
         local(c, 404, false, "no route for this path");

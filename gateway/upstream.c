@@ -92,6 +92,8 @@ int tg_upstream_start(struct tg_conn *c)
     }
     CURL *e = c->easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
+    /* Set on every request: handles are pooled across routes. */
+    curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, c->route->unix_socket);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->route->connect_timeout_ms);
     /* Reset the method state left by the previous request, then set ours. */
