@@ -19,7 +19,6 @@ JSON, including "enabled" and "rate").
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -326,11 +325,14 @@ def check_semconv(backend, front, chain, db):
 
 def check_slow_part(spans, db):
     """team_memberships has no index on team_id: each of its queries scans the
-    table, and the trace shows it as the slow part."""
+    table, and the trace shows it as the slow part. Compared by the fastest
+    of each kind: a busy machine can delay any single query, but a scan is
+    never faster than the work it does, and of eight indexed lookups at
+    least one runs undisturbed."""
     d = lambda s: s["end_ns"] - s["start_ns"]  # noqa: E731
     members = [d(s) for s in db if s["attrs"]["db.sql.table"] == "team_memberships"]
     perms = [d(s) for s in db if s["attrs"]["db.sql.table"] == "permissions"]
-    assert statistics.median(members) > 3 * statistics.median(perms), (members, perms)
+    assert min(members) > 3 * min(perms), (members, perms)
     service, op, count, _ = trace_tree.where_time_went(spans)[0]
     assert (service, op, count) == ("go-core", "gorm.Query team_memberships", len(members))
 
