@@ -80,8 +80,8 @@ static json_t *rate_json(double r)
     return isnan(r) ? json_null() : json_real(r);
 }
 
-/* The state as JSON (lock held). */
-static json_t *state_locked(struct tg_control *c)
+/* The state as JSON (lock held); full adds the startup settings. */
+static json_t *state_locked(struct tg_control *c, bool full)
 {
     json_t *routes = json_object();
     json_t *base_routes = json_object();
@@ -106,11 +106,15 @@ static json_t *state_locked(struct tg_control *c)
     if (c->revert_at_ns > 0) {
         int64_t left = c->revert_at_ns - mono_ns();
         json_object_set_new(o, "ttl_seconds_left",
-                            json_real(left > 0 ? (double)left / 1e9 : 0.0));
+                            json_integer(left > 0 ? (left + 999999999) / 1000000000 : 0));
     } else {
         json_object_set_new(o, "ttl_seconds_left", json_null());
     }
-    json_object_set_new(o, "startup", startup);
+    if (full) {
+        json_object_set_new(o, "startup", startup);
+    } else {
+        json_decref(startup);
+    }
     return o;
 }
 
@@ -144,10 +148,10 @@ static void *revert_main(void *arg)
             pthread_cond_timedwait(&c->cond, &c->mu, &ts);
             continue;
         }
-        json_t *before = state_locked(c);
+        json_t *before = state_locked(c, false);
         clear_overrides(c);
         publish(c);
-        json_t *after = state_locked(c);
+        json_t *after = state_locked(c, false);
         pthread_mutex_unlock(&c->mu);
         if (c->on_event != NULL) {
             c->on_event(c->arg, "ttl_expired", before, after);
@@ -347,7 +351,7 @@ int tg_control_apply(struct tg_control *c, const struct tg_control_change *ch,
             return -EINVAL;
         }
     }
-    json_t *b = state_locked(c);
+    json_t *b = state_locked(c, false);
     if (ch->has_enabled) {
         c->has_enabled = true;
         c->enabled = ch->enabled;
@@ -372,7 +376,7 @@ int tg_control_apply(struct tg_control *c, const struct tg_control_change *ch,
     }
     publish(c);
     pthread_cond_signal(&c->cond);
-    json_t *a = state_locked(c);
+    json_t *a = state_locked(c, false);
     pthread_mutex_unlock(&c->mu);
     *before = b;
     *after = a;
@@ -382,11 +386,11 @@ int tg_control_apply(struct tg_control *c, const struct tg_control_change *ch,
 int tg_control_reset(struct tg_control *c, json_t **before, json_t **after)
 {
     pthread_mutex_lock(&c->mu);
-    json_t *b = state_locked(c);
+    json_t *b = state_locked(c, false);
     clear_overrides(c);
     publish(c);
     pthread_cond_signal(&c->cond);
-    json_t *a = state_locked(c);
+    json_t *a = state_locked(c, false);
     pthread_mutex_unlock(&c->mu);
     *before = b;
     *after = a;
@@ -396,7 +400,7 @@ int tg_control_reset(struct tg_control *c, json_t **before, json_t **after)
 json_t *tg_control_state(struct tg_control *c)
 {
     pthread_mutex_lock(&c->mu);
-    json_t *o = state_locked(c);
+    json_t *o = state_locked(c, true);
     pthread_mutex_unlock(&c->mu);
     return o;
 }

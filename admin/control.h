@@ -73,7 +73,8 @@ struct tg_control_change {
  * Apply a change as one step: either all of it or, when a route prefix is
  * unknown or a rate is out of range, none of it (err says what). On
  * success *before and *after (new references, caller decrefs) are the
- * sampling state around the change. Returns 0, -EINVAL or -ENOMEM.
+ * sampling state around the change (as tg_control_state, without
+ * "startup"). Returns 0, -EINVAL or -ENOMEM.
  */
 int tg_control_apply(struct tg_control *c, const struct tg_control_change *change,
                      json_t **before, json_t **after, char *err, size_t err_len);
@@ -84,7 +85,7 @@ int tg_control_reset(struct tg_control *c, json_t **before, json_t **after);
 /*
  * The sampling state as a new JSON object:
  *   enabled, rate, routes {prefix: rate or null (follows "rate")},
- *   overridden (bool), ttl_seconds_left (number or null),
+ *   overridden (bool), ttl_seconds_left (whole seconds, rounded up, or null),
  *   startup {enabled, rate, routes}.
  */
 json_t *tg_control_state(struct tg_control *c);

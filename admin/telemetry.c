@@ -99,9 +99,14 @@ static bool parse_change(json_t *body, struct tg_control_change *ch,
             ch->enabled = json_is_true(v);
         } else if (strcmp(key, "rate") == 0) {
             double d = json_number_value(v);
-            if (!json_is_number(v) || !(d >= 0.0 && d <= 1.0)) {
+            if (!json_is_number(v)) {
                 tg_admin_reply_error(r, 400, "\"rate\" must be a number between 0 and 1, got %s",
-                                     json_is_number(v) ? "a number outside it" : type_name(v));
+                                     type_name(v));
+                return false;
+            }
+            if (!(d >= 0.0 && d <= 1.0)) {
+                tg_admin_reply_error(r, 400, "\"rate\" must be a number between 0 and 1, got %g",
+                                     d);
                 return false;
             }
             ch->has_rate = true;
