@@ -22,9 +22,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -153,6 +151,18 @@ def wait_trace(backend, trace_id, count, timeout=SPAN_WAIT):
         raise AssertionError("trace %s: %d of %d spans arrived:\n%s"
                              % (trace_id, len(got), count, "\n".join(trace_tree.render(got))))
     return got
+
+
+def wait_jaeger(backend, trace_id, count, timeout=SPAN_WAIT):
+    """Wait until Jaeger's query API returns count spans of the trace."""
+    if backend.jaeger is None:
+        pytest.fail("Jaeger is not built (bash test/collector/build-jaeger.sh)", pytrace=False)
+
+    def complete():
+        got = trace_tree.spans_from_jaeger(backend.jaeger.query_url, trace_id)
+        return got if len(got) >= count else None
+    return wait_until(complete, timeout, "%d spans of trace %s in Jaeger" % (count, trace_id),
+                      interval=0.1)
 
 
 def db_spans_expected(answer):
@@ -367,17 +377,11 @@ def test_jaeger_shows_the_same_trace(backend, start_front):
     """The collector forwards to Jaeger; the query API returns the trace as a
     user finds it: same spans, same parents, one process per service, and
     the trace among those found by searching for go-core."""
-    if backend.jaeger is None:
-        pytest.fail("Jaeger is not built (bash test/collector/build-jaeger.sh)", pytrace=False)
     front = start_front()
     trace_id, _, answer = request(front)
     count = len(HOPS) + db_spans_expected(answer)
     from_collector = wait_trace(backend, trace_id, count)
-
-    def complete():
-        got = trace_tree.spans_from_jaeger(backend.jaeger.query_url, trace_id)
-        return got if len(got) >= count else None
-    from_jaeger = wait_until(complete, SPAN_WAIT, "trace %s in Jaeger" % trace_id, interval=0.1)
+    from_jaeger = wait_jaeger(backend, trace_id, count)
     key = lambda s: (s["span_id"], s["parent_id"], s["name"], s["service"], s["kind"])  # noqa
     assert sorted(map(key, from_jaeger)) == sorted(map(key, from_collector))
     check_full_trace(backend, front, trace_id, from_jaeger, answer)
@@ -403,8 +407,7 @@ def test_trace_tree_prints_the_waterfall(backend, start_front):
     wait_trace(backend, trace_id, count)
     sources = [["--file", str(backend.collector.spans_path)]]
     if backend.jaeger is not None:
-        wait_until(lambda: len(trace_tree.spans_from_jaeger(backend.jaeger.query_url, trace_id))
-                   >= count, SPAN_WAIT, "trace %s in Jaeger" % trace_id, interval=0.1)
+        wait_jaeger(backend, trace_id, count)
         sources.append(["--jaeger", backend.jaeger.query_url])
     outputs = []
     for src in sources:
@@ -639,3 +642,39 @@ def test_stack_script_serves_and_stops_everything_on_ctrl_c(tmp_path):
             except psutil.Error:
                 pass
         print(out_path.read_text())
+
+
+# --- the example configuration for users' machines -------------------------------------------
+
+def test_example_collector_config_forwards_tracegate_spans(backend, start_tracegate, upstream,
+                                                            tmp_path):
+    """config/examples/otel-collector.yaml (the collector in front of Tempo)
+    runs as written with the test collector: only its two addresses are
+    moved, the receiver to a free port and the exporter to Jaeger standing in
+    for Tempo; tracegate's spans come out the other side."""
+    from collector import START_TIMEOUT, _Receiver, otelcol_bin
+    if backend.jaeger is None:
+        pytest.fail("Jaeger is not built (bash test/collector/build-jaeger.sh)", pytrace=False)
+    cfg = REPO / "config" / "examples" / "otel-collector.yaml"
+    port = stack.free_port()
+    col = _Receiver(otelcol_bin(), [
+        "--config", cfg,
+        "--set", "receivers::otlp::protocols::http::endpoint=127.0.0.1:%d" % port,
+        "--set", "exporters::otlp_http/tempo::endpoint=%s" % backend.jaeger.http_endpoint,
+    ], tmp_path / "otelcol.log", [port])
+    try:
+        assert col._wait_ready(START_TIMEOUT), col.log()
+        tg = start_tracegate("--upstream", upstream.url, "--access-log", "off", env={
+            "OTEL_TRACES_EXPORTER": "otlp", "OTEL_SERVICE_NAME": "example-gw",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:%d" % port,
+            "OTEL_BSP_SCHEDULE_DELAY": "100"})
+        status, headers, _ = http_get(tg.url + "/bytes/3")
+        assert status == 200
+        trace_id, root_id, _ = traceresponse(headers)
+        spans = wait_jaeger(backend, trace_id, 2)
+        assert sorted((s["service"], s["kind"]) for s in spans) == [
+            ("example-gw", "CLIENT"), ("example-gw", "SERVER")]
+        assert [s["span_id"] for s in spans if not s["parent_id"]] == [root_id]
+    finally:
+        col.stop()
+        print(col.log())

@@ -79,7 +79,11 @@ class Child:
         self.stop_signal = stop_signal
         self.out_path = Path(logdir) / ("%s.out" % name)
         self.err_path = Path(logdir) / ("%s.err" % name)
-        full_env = dict(os.environ)
+        # Tracing settings come only from env: ones in this process's
+        # environment (a service name, a sampler) would change what the
+        # stack records.
+        full_env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("OTEL_", "TELEMETRY_"))}
         full_env.update({k: str(v) for k, v in (env or {}).items()})
         with open(self.out_path, "ab") as out, open(self.err_path, "ab") as err:
             self.popen = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=out,
@@ -273,7 +277,9 @@ class Backend:
 
     def __init__(self, logdir, use_jaeger=None, admin_token=None):
         self.logdir = Path(logdir)
-        self.admin_token = admin_token or secrets.token_hex(16)
+        # tracegate's admin token: TELEMETRY_ADMIN_TOKEN when set, else a new one.
+        self.admin_token = (admin_token or os.environ.get("TELEMETRY_ADMIN_TOKEN")
+                            or secrets.token_hex(16))
         self.jaeger = self.collector = self.postgres = self.go = self.tg_core = None
         require_installed()
         if use_jaeger is None:
@@ -408,9 +414,11 @@ Make a request (the traceresponse header carries the trace id):
 See the trace:
   {tree} --file {spans} <trace id>{jaeger_tree}
 
-Switch tracing at run time (admin token below):
-  curl -X POST {edge}/admin/telemetry -H 'Authorization: Bearer {token}' \\
+Switch tracing at run time:
+  export TOKEN={token}
+  curl -X POST {edge}/admin/telemetry -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' -d '{{"enabled": false}}'
+  curl -X DELETE {edge}/admin/telemetry -H "Authorization: Bearer $TOKEN"   # back to the start-up settings
 
 Ctrl-C stops everything.""".format(
             pg=backend.postgres.port, go=backend.go.url, core=backend.tg_core.url,

@@ -223,8 +223,9 @@ def render(spans, width=40):
     svc_w = max(len(s["service"]) for s in spans)
     trace_ids = sorted({s["trace_id"] for s in spans})
     services = sorted({s["service"] for s in spans})
-    out = ["trace %s: %d spans, %d services (%s), %s"
-           % (",".join(trace_ids), len(spans), len(services), ", ".join(services), _ms(total)),
+    out = ["trace %s: %d spans, %d service%s (%s), %s"
+           % (",".join(trace_ids), len(spans), len(services), "" if len(services) == 1 else "s",
+              ", ".join(services), _ms(total)),
            ""]
     for text, s in rows:
         a = int((s["start_ns"] - t0) * width / total)
