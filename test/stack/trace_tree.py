@@ -21,6 +21,7 @@ CONSUMER), service, start_ns, end_ns, attrs and status (UNSET, OK, ERROR).
 import argparse
 import base64
 import json
+import signal
 import sys
 import urllib.error
 import urllib.request
@@ -258,6 +259,8 @@ def list_traces(spans):
 
 
 def main():
+    # Piped into head or less: stop quietly when the reader goes away.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--file", help="OTLP JSON lines (the collector's file exporter)")
