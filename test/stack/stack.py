@@ -190,6 +190,14 @@ class Postgres:
         self.data = self.dir / "data"
         self.proc = None
         self.logdir = logdir
+        try:
+            self._start()
+        except BaseException:
+            self.stop()  # the server if it started, and the directory
+            raise
+        self.url = "postgres://postgres@127.0.0.1:%d/%s?sslmode=disable" % (self.port, DB_NAME)
+
+    def _start(self):
         os.chmod(self.dir, 0o700)
         shutil.chown(self.dir, "postgres", "postgres")
         self._as_postgres = {"user": "postgres", "group": "postgres", "extra_groups": []}
@@ -206,12 +214,11 @@ class Postgres:
                                        "-h", "127.0.0.1", "-p", self.port,
                                        "-c", "fsync=off", "-c", "synchronous_commit=off",
                                        "-c", "full_page_writes=off"],
-                          logdir, env=env, stop_signal=signal.SIGINT, **self._as_postgres)
+                          self.logdir, env=env, stop_signal=signal.SIGINT, **self._as_postgres)
         wait_until(lambda: self._ready(), START_TIMEOUT, "PostgreSQL on port %d" % self.port,
                    interval=0.05)
         self.psql("-c", "CREATE DATABASE %s" % DB_NAME, db="postgres")
         self.psql("-f", SCHEMA)
-        self.url = "postgres://postgres@127.0.0.1:%d/%s?sslmode=disable" % (self.port, DB_NAME)
 
     def _ready(self):
         if not self.proc.alive():
