@@ -128,8 +128,12 @@ def request(front):
 
 
 def all_spans(backend):
-    with open(backend.collector.spans_path, encoding="utf-8") as f:
-        return trace_tree.spans_from_otlp_lines(f)
+    """Every span the collector has written so far (trace_tree's form)."""
+    try:
+        with open(backend.collector.spans_path, encoding="utf-8") as f:
+            return trace_tree.spans_from_otlp_lines(f)
+    except FileNotFoundError:
+        return []
 
 
 def trace_spans(backend, trace_id):
@@ -141,15 +145,14 @@ def wait_trace(backend, trace_id, count, timeout=SPAN_WAIT):
     got = []
 
     def enough():
+        assert backend.collector.alive(), "the collector exited:\n" + backend.collector.log()
         got[:] = trace_spans(backend, trace_id)
-        if not backend.collector.alive():
-            raise AssertionError("the collector exited:\n%s" % backend.collector.log())
         return len(got) >= count
     try:
         wait_until(enough, timeout, "%d spans of trace %s" % (count, trace_id), interval=0.05)
-    except AssertionError:
-        raise AssertionError("trace %s: %d of %d spans arrived:\n%s"
-                             % (trace_id, len(got), count, "\n".join(trace_tree.render(got))))
+    except AssertionError as e:
+        raise AssertionError("%s\ntrace %s: %d of %d spans arrived:\n%s"
+                             % (e, trace_id, len(got), count, "\n".join(trace_tree.render(got))))
     return got
 
 

@@ -35,11 +35,11 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -47,7 +47,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "test" / "integration"))
 
-from collector import jaeger_bin, otelcol_bin, start_collector, start_jaeger  # noqa: E402
+from collector import _accepts, jaeger_bin, otelcol_bin, start_collector, start_jaeger  # noqa: E402
 from conftest import BUN_BIN, TRACEGATE_BIN, free_port, stop_pid, wait_until  # noqa: E402
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -79,9 +79,9 @@ class Child:
         self.stop_signal = stop_signal
         self.out_path = Path(logdir) / ("%s.out" % name)
         self.err_path = Path(logdir) / ("%s.err" % name)
-        # Tracing settings come only from env: ones in this process's
-        # environment (a service name, a sampler) would change what the
-        # stack records.
+        # Tracing settings come only from the env argument: ones in this
+        # process's environment (a service name, a sampler) would change
+        # what the stack records.
         full_env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("OTEL_", "TELEMETRY_"))}
         full_env.update({k: str(v) for k, v in (env or {}).items()})
@@ -120,14 +120,6 @@ class Child:
 
     def stop(self, grace=STOP_GRACE):
         return stop_pid(self.popen, grace, self.stop_signal)
-
-
-def _accepts(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 def http_get(url, headers=None, timeout=10):
@@ -265,7 +257,11 @@ def start_tracegate(name, logdir, routes, exporter_env, admin_token, port=0, ext
         if not tg.alive():
             raise StackError("%s exited (%r):\n%s" % (name, tg.popen.returncode, tg.tail()))
         return _accepts(port)
-    wait_until(ready, START_TIMEOUT, "%s to listen on %d" % (name, port))
+    try:
+        wait_until(ready, START_TIMEOUT, "%s to listen on %d" % (name, port))
+    except BaseException:
+        tg.stop()
+        raise
 
     def access_log_lines():
         try:
