@@ -397,6 +397,19 @@ int tg_control_reset(struct tg_control *c, json_t **before, json_t **after)
     return 0;
 }
 
+const char *tg_control_slot_prefix(struct tg_control *c, size_t slot, bool *live)
+{
+    const char *prefix = NULL;
+    pthread_mutex_lock(&c->mu);
+    *live = false;
+    if (slot < c->slot_count) {
+        prefix = c->slots[slot].prefix;
+        *live = c->slots[slot].live;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return prefix;
+}
+
 json_t *tg_control_state(struct tg_control *c)
 {
     pthread_mutex_lock(&c->mu);

@@ -83,6 +83,14 @@ int tg_control_apply(struct tg_control *c, const struct tg_control_change *chang
 int tg_control_reset(struct tg_control *c, json_t **before, json_t **after);
 
 /*
+ * The route prefix that owns sampler slot `slot`, or NULL when no route
+ * has had it yet. The string is borrowed for the life of the control (a
+ * slot keeps its prefix). *live: a route of the current configuration
+ * has this prefix.
+ */
+const char *tg_control_slot_prefix(struct tg_control *c, size_t slot, bool *live);
+
+/*
  * The sampling state as a new JSON object:
  *   enabled, rate, routes {prefix: rate or null (follows "rate")},
  *   overridden (bool), ttl_seconds_left (whole seconds, rounded up, or null),

@@ -15,11 +15,17 @@
 #include "http.h"
 #include "ids.h"
 #include "listener.h"
+#include "scrape.h"
 #include "span.h"
+#include "tracez.h"
 #include "worker.h"
 
 /* Bound on one test export, whatever the exporter's own timeout. */
 #define TEST_EXPORT_MAX_MS 15000
+/* How long the trace view waits for the span processor to hand over what
+ * is queued (it may be busy with a slow export: then the page shows what
+ * it has). */
+#define TRACEZ_FLUSH_WAIT_MS 300
 
 struct tg_operator {
     const struct tg_config *cfg;
@@ -30,6 +36,7 @@ struct tg_operator {
     char *socket_path;            /* the private unix socket, when mounted */
     char where[300];
     _Atomic bool serving;
+    int64_t start_unix_ns;
 };
 
 /* ---- hooks ------------------------------------------------------------------ */
@@ -200,6 +207,34 @@ static json_t *test_export(void *arg)
     return o;
 }
 
+static int metrics(void *arg, struct tg_bytes *out)
+{
+    struct tg_operator *op = arg;
+    struct tg_scrape_source src = {
+        .tracer = op->tracer,
+        .control = op->control,
+        .cfg = op->cfg,
+        .start_unix_ns = op->start_unix_ns,
+    };
+    return tg_scrape_render(&src, out);
+}
+
+/* Finished spans wait in the export queue for up to the schedule delay
+ * (5 s by default): someone who just sent a request expects to see it, so
+ * the processor is asked to take what is queued now. */
+static int tracez(void *arg, bool html, const char *query, struct tg_bytes *out)
+{
+    struct tg_operator *op = arg;
+    struct tg_tracer *t = op->tracer;
+
+    if (tg_batch_queue_size(t->batch) > 0) {
+        uint64_t seen = tg_tracez_generation(t->tracez);
+        tg_batch_force_flush(t->batch);
+        tg_tracez_wait(t->tracez, seen, TRACEZ_FLUSH_WAIT_MS);
+    }
+    return tg_tracez_render(t->tracez, html, query, out);
+}
+
 /* A TTL revert, reported by the control. */
 static void on_control_event(void *arg, const char *action, json_t *before, json_t *after)
 {
@@ -233,6 +268,7 @@ int tg_operator_create(struct tg_config *cfg, struct tg_tracer *tracer,
     }
     op->cfg = cfg;
     op->tracer = tracer;
+    op->start_unix_ns = tg_unix_now_ns();
     bool own_listener = ac->listen_host != NULL;
     if (own_listener) {
         uint16_t port = ac->listen_port;
@@ -279,6 +315,8 @@ int tg_operator_create(struct tg_config *cfg, struct tg_tracer *tracer,
         .telemetry_info = telemetry_info,
         .ready = ready,
         .test_export = test_export,
+        .metrics = metrics,
+        .tracez = tracez,
     };
     r = tg_admin_create(ac, op->control, &hooks, &op->admin, err, err_len);
     if (r < 0) {

@@ -14,8 +14,10 @@
 #include "conn.h"
 #include "error.h"
 #include "headers.h"
+#include "metrics.h"
 #include "span.h"
 #include "tracecontext.h"
+#include "tracez.h"
 #include "worker.h"
 
 /* ---- the tracer ------------------------------------------------------------- */
@@ -43,8 +45,18 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
         free(t);
         return r;
     }
+    if (tg_metrics_create(&t->metrics) < 0 || tg_tracez_create(&t->tracez) < 0) {
+        snprintf(err, err_len, "out of memory");
+        tg_metrics_destroy(t->metrics);
+        tg_sampler_fini(&t->sampler);
+        tg_spanpool_fini(&t->pool);
+        free(t);
+        return -ENOMEM;
+    }
     r = tg_tracer_export_init(&t->out, cfg, err, err_len);
     if (r < 0) {
+        tg_tracez_destroy(t->tracez);
+        tg_metrics_destroy(t->metrics);
         tg_sampler_fini(&t->sampler);
         tg_spanpool_fini(&t->pool);
         free(t);
@@ -57,6 +69,8 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
         .max_export_batch_size = (size_t)tc->bsp_max_export_batch_size,
         .on_trouble = tg_tracer_export_trouble,
         .arg = &t->out,
+        .observe = tg_tracez_observe,
+        .observe_arg = t->tracez,
     };
     t->batch = tg_batch_create(&bc, &t->out.exporter);
     if (!t->batch) {
@@ -70,6 +84,8 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
         snprintf(err, err_len, "cannot start the span processor thread: %s", strerror(-r));
         tg_batch_destroy(t->batch);
         tg_tracer_export_fini(&t->out);
+        tg_tracez_destroy(t->tracez);
+        tg_metrics_destroy(t->metrics);
         tg_sampler_fini(&t->sampler);
         tg_spanpool_fini(&t->pool);
         free(t);
@@ -79,6 +95,8 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
     return 0;
 nomem:
     snprintf(err, err_len, "out of memory");
+    tg_tracez_destroy(t->tracez);
+    tg_metrics_destroy(t->metrics);
     tg_sampler_fini(&t->sampler);
     tg_spanpool_fini(&t->pool);
     free(t);
@@ -97,6 +115,8 @@ void tg_tracer_destroy(struct tg_tracer *t)
         return;
     tg_batch_destroy(t->batch);
     tg_tracer_export_fini(&t->out);
+    tg_tracez_destroy(t->tracez);   /* its feeder, the processor, is gone */
+    tg_metrics_destroy(t->metrics);
     tg_sampler_fini(&t->sampler);
     tg_spanpool_fini(&t->pool);
     free(t);

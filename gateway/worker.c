@@ -26,6 +26,7 @@
 
 #include "accesslog.h"
 #include "confset.h"
+#include "metrics.h"
 #include "server.h"
 #include "upstream.h"
 
@@ -100,6 +101,7 @@ struct tg_worker {
     struct tg_logbuf log;
     struct tg_tracer *tracer;
     struct tg_rng rng;
+    struct tg_worker_metrics *metrics;  /* written by this thread only */
 };
 
 int64_t tg_now_ns(void)
@@ -129,6 +131,7 @@ bool tg_worker_draining(const struct tg_worker *w) { return w->draining; }
 void tg_worker_kick_curl(struct tg_worker *w) { w->curl_kick = true; }
 struct tg_tracer *tg_worker_tracer(struct tg_worker *w) { return w->tracer; }
 struct tg_rng *tg_worker_rng(struct tg_worker *w) { return &w->rng; }
+struct tg_worker_metrics *tg_worker_metrics(struct tg_worker *w) { return w->metrics; }
 
 bool tg_worker_conn_count(struct tg_worker *w, int delta)
 {
@@ -660,6 +663,9 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
     w->log.log = log;
     w->log.cached_sec = -1;
     atomic_init(&w->stop_requested, false);
+    if (tg_metrics_attach(tracer->metrics, &w->metrics) < 0) {
+        goto fail;
+    }
 
     w->fd_cap = 65536;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
@@ -785,6 +791,9 @@ void tg_worker_destroy(struct tg_worker *w)
     free(w->client_watch);
     while (w->conf != NULL) {
         conf_use_drop(w, w->conf);
+    }
+    if (w->metrics != NULL) {
+        tg_metrics_detach(w->tracer->metrics, w->metrics); /* after MHD: no request left */
     }
     free(w);
 }

@@ -47,6 +47,8 @@ struct tg_accesslog *tg_worker_log(struct tg_worker *w);
 struct tg_tracer *tg_worker_tracer(struct tg_worker *w);
 /* The worker's id generator (no lock: one per worker). */
 struct tg_rng *tg_worker_rng(struct tg_worker *w);
+/* The worker's request counters (gateway/metrics.h; this thread writes them). */
+struct tg_worker_metrics *tg_worker_metrics(struct tg_worker *w);
 
 /* Monotonic and wall clock in nanoseconds. */
 int64_t tg_now_ns(void);
