@@ -13,11 +13,16 @@
 #include "strbuf.h"
 #include "tracez_internal.h"
 
-const char *const tg_tracez_keys[TG_TRACEZ_KEYS] = {
-    "http.request.method", "url.path", "url.query", "url.full", "http.route",
-    "http.response.status_code", "server.address", "server.port", "client.address",
-    "error.type", "user_agent.original",
-};
+/* The attributes a sample keeps, in the order pages show them. */
+#define KEPT_KEYS(X)                                                                   \
+    X("http.request.method") X("url.path") X("url.query") X("url.full") X("http.route") \
+    X("http.response.status_code") X("server.address") X("server.port")                \
+    X("client.address") X("error.type") X("user_agent.original")
+#define KEY_NAME(k) k,
+#define KEY_LEN(k) (uint8_t)(sizeof(k) - 1),
+
+const char *const tg_tracez_keys[TG_TRACEZ_KEYS] = {KEPT_KEYS(KEY_NAME)};
+static const uint8_t key_lens[TG_TRACEZ_KEYS] = {KEPT_KEYS(KEY_LEN)};
 
 /* Upper bounds of the zPages latency buckets: 10 µs, then each ten times
  * the last, up to 100 s, then everything longer. */
@@ -153,8 +158,17 @@ static size_t clean_copy(char *dst, size_t cap, const char *s, size_t len, size_
         len = max;
     }
     while (i < len) {
-        size_t n = tg_strbuf_utf8_len(u + i, len - i);
-        if (n == 0 || (n == 1 && (u[i] < 0x20 || u[i] == 0x7f))) {
+        /* Printable ASCII, nearly every byte of a name or a URL: copied
+         * without a look at UTF-8. */
+        if (u[i] >= 0x20 && u[i] < 0x7f) {
+            if (o == cap) {
+                break;
+            }
+            dst[o++] = s[i++];
+            continue;
+        }
+        size_t n = u[i] < 0x80 ? 0 : tg_strbuf_utf8_len(u + i, len - i);
+        if (n == 0) {
             if (o + 3 > cap) {
                 break;
             }
@@ -173,12 +187,18 @@ static size_t clean_copy(char *dst, size_t cap, const char *s, size_t len, size_
     return o;
 }
 
-static uint32_t hash(const char *name, size_t len, int kind)
+/* FNV-1a over the name and kind; *plain: every byte is printable ASCII,
+ * so the name is stored exactly as the span has it. */
+static uint32_t hash(const char *name, size_t len, int kind, bool *plain)
 {
     uint32_t h = 2166136261u ^ (uint32_t)kind;
+    unsigned char bad = 0;
     for (size_t i = 0; i < len; i++) {
-        h = (h ^ (uint8_t)name[i]) * 16777619u;
+        unsigned char c = (unsigned char)name[i];
+        bad |= (unsigned char)((c < 0x20) | (c >= 0x7f));
+        h = (h ^ c) * 16777619u;
     }
+    *plain = bad == 0;
     return h;
 }
 
@@ -187,11 +207,18 @@ static uint32_t hash(const char *name, size_t len, int kind)
 static struct tg_tracez_entry *entry_for(struct tg_tracez *t, const char *raw, size_t raw_len,
                                          int kind)
 {
-    char name[sizeof(((struct tg_tracez_entry *)0)->name)];
-    size_t len = clean_copy(name, sizeof(name) - 1, raw, raw_len, TG_TRACEZ_NAME_MAX);
-    name[len] = '\0';
+    char clean[sizeof(((struct tg_tracez_entry *)0)->name)];
+    const char *name = raw;
+    size_t len = raw_len < TG_TRACEZ_NAME_MAX ? raw_len : TG_TRACEZ_NAME_MAX;
+    bool plain;
+    uint32_t h = hash(raw, len, kind, &plain);
 
-    uint32_t h = hash(name, len, kind);
+    if (!plain) {
+        /* Rare: cleaned first, so the key is what the page shows. */
+        len = clean_copy(clean, sizeof(clean) - 1, raw, raw_len, TG_TRACEZ_NAME_MAX);
+        name = clean;
+        h = hash(name, len, kind, &plain);
+    }
     for (uint32_t probe = 0; probe < TG_TRACEZ_TABLE; probe++) {
         uint32_t at = (h + probe) & (TG_TRACEZ_TABLE - 1);
         uint16_t idx = t->table[at];
@@ -203,14 +230,16 @@ static struct tg_tracez_entry *entry_for(struct tg_tracez *t, const char *raw, s
             if (e == NULL) {
                 return NULL;
             }
-            memcpy(e->name, name, len + 1);
+            memcpy(e->name, name, len);
+            e->name[len] = '\0';
+            e->name_len = (uint16_t)len;
             e->kind = (uint8_t)kind;
             t->entries[t->count++] = e;
             t->table[at] = (uint16_t)t->count;
             return e;
         }
         struct tg_tracez_entry *e = t->entries[idx - 1];
-        if (e->kind == kind && strcmp(e->name, name) == 0) {
+        if (e->kind == kind && e->name_len == len && memcmp(e->name, name, len) == 0) {
             return e;
         }
     }
@@ -218,16 +247,19 @@ static struct tg_tracez_entry *entry_for(struct tg_tracez *t, const char *raw, s
         t->other = calloc(1, sizeof(*t->other));
         if (t->other != NULL) {
             t->other->other = true;
-            snprintf(t->other->name, sizeof(t->other->name), "other");
+            t->other->name_len = (uint16_t)snprintf(t->other->name, sizeof(t->other->name),
+                                                    "other");
         }
     }
     return t->other;
 }
 
+/* The index of a kept key, or -1: length first, so most attributes
+ * cost one compare. */
 static int key_index(const char *key, size_t len)
 {
     for (int i = 0; i < TG_TRACEZ_KEYS; i++) {
-        if (strlen(tg_tracez_keys[i]) == len && memcmp(tg_tracez_keys[i], key, len) == 0) {
+        if (key_lens[i] == len && memcmp(tg_tracez_keys[i], key, len) == 0) {
             return i;
         }
     }

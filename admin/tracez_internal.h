@@ -53,6 +53,7 @@ struct tg_tracez_ring {
 /* One span name and kind. */
 struct tg_tracez_entry {
     char name[TG_TRACEZ_NAME_MAX * 3]; /* UTF-8 (invalid bytes became U+FFFD), NUL-terminated */
+    uint16_t name_len;
     uint8_t kind;                      /* 0 in the "other" row */
     bool other;                        /* the row of names past TG_TRACEZ_NAMES */
     uint64_t latency[TG_TRACEZ_BUCKETS];
