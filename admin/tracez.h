@@ -15,7 +15,9 @@
  * fixed set of attributes cut to TG_TRACEZ_VALUE_MAX bytes. A bucket takes
  * a new sample while it has room, or when its newest is
  * TG_TRACEZ_SAMPLE_INTERVAL_MS older, so under load copying stays rare;
- * the counts include every span.
+ * the counts include every span. Samples are allocated per bucket on first
+ * use: all 256 names with every bucket full would take about 9 MB, a few
+ * routes take a few hundred KB.
  *
  * Threads: one mutex, taken by the processor thread (observe) and by
  * renderers; never by workers.

@@ -159,8 +159,8 @@ static void sample_row(struct page *p, const struct tg_tracez_sample *s, const c
     raw(p, "</td></tr>\n");
 }
 
-static void summary(struct page *p, struct tg_tracez_entry **order, size_t n,
-                    const struct tg_tracez_filter *f)
+static void summary(struct page *p, struct tg_tracez *t, struct tg_tracez_entry **order,
+                    size_t n, const struct tg_tracez_filter *f)
 {
     raw(p, "<h2>Span names</h2>\n<table><tr><th>Name</th><th>Kind</th>");
     for (int b = 0; b < TG_TRACEZ_BUCKETS; b++) {
@@ -197,10 +197,12 @@ static void summary(struct page *p, struct tg_tracez_entry **order, size_t n,
         }
     }
     raw(p, "</table>\n");
-    if (shown == 0) {
+    if (t->spans == 0) {
         raw(p, "<p class=\"muted\">No span recorded yet. Send a request through tracegate: "
                "its spans show here once the span processor has taken them (this page asks "
                "it to hand over what is queued).</p>\n");
+    } else if (shown == 0) {
+        raw(p, "<p class=\"muted\">No span name matches this filter.</p>\n");
     }
 }
 
@@ -312,7 +314,7 @@ int tg_tracez_render_html(struct tg_tracez *t, const struct tg_tracez_filter *f,
     } else if (f->has_trace_id) {
         trace_section(&p, order, n, f);
     }
-    summary(&p, order, n, f);
+    summary(&p, t, order, n, f);
     if (!f->has_trace_id) {
         details(&p, order, n, f);
     }
