@@ -185,7 +185,9 @@ void tg_prom_histogram(struct tg_prom *p, const char *name, const struct tg_prom
     if (n > HISTOGRAM_LABELS_MAX) {
         n = HISTOGRAM_LABELS_MAX;
     }
-    memcpy(all, labels, n * sizeof(*labels));
+    if (n > 0) {
+        memcpy(all, labels, n * sizeof(*labels));
+    }
     all[n].name = "le";
     all[n].value = le;
     for (size_t i = 0; i <= nbounds; i++) {
