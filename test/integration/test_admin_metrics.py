@@ -7,6 +7,7 @@ The mix: 7 x 200 and 3 x 404 from the upstream on /api, one slow 200 (600 ms),
 matches. Reads need no token: tracegate listens on loopback."""
 
 import json
+import signal
 import socket
 import subprocess
 
@@ -250,3 +251,28 @@ def test_own_admin_listener_serves_metrics(start_tracegate, upstream):
         assert not any(l["route"] == "/admin" for l, _ in exp.samples("tracegate_requests_total"))
     # On the main listener /admin is an ordinary path with no route.
     assert request(tg.port, "GET", "/admin/metrics").status == 404
+
+
+def test_routes_follow_a_reload_and_counters_keep_going(start_tracegate, start_upstream, tmp_path):
+    a, b = start_upstream("A"), start_upstream("B")
+    path = tmp_path / "reload.json"
+    cfg = {"access_log": "off", "routes": [{"prefix": "/a", "upstream": a.url}]}
+    path.write_text(json.dumps(cfg))
+    tg = start_tracegate("--config", path)
+    for _ in range(3):
+        assert request(tg.port, "GET", "/a/x").status == 200
+    wait_until(lambda: requests_of(scrape(tg), "/a")["2xx"] == 3, 10, "3 requests on /a")
+    assert not any(l["route"] == "/b" for l, _ in scrape(tg).samples("tracegate_requests_total"))
+
+    path.write_text(json.dumps(dict(cfg, routes=[{"prefix": "/b", "upstream": b.url}])))
+    tg.signal(signal.SIGHUP)
+    tg.stderr.wait_for(lambda l: l.startswith("tracegate: reloaded"), 5, "the reload")
+    assert request(tg.port, "GET", "/b/y").status == 200
+    assert request(tg.port, "GET", "/a/x").status == 404  # /a is gone: unmatched now
+    exp = wait_until(lambda: (lambda e: e if requests_of(e, "/b")["2xx"] == 1 else None)(
+        scrape(tg)), 10, "the request on /b counted")
+    # The route that went away keeps its series (a counter must not vanish
+    # while it has counts); the new one starts from zero.
+    assert requests_of(exp, "/a")["2xx"] == 3
+    assert requests_of(exp, "unmatched")["4xx"] == 1
+    assert exp.value("tracegate_request_duration_seconds_count", route="/b") == 1
