@@ -43,6 +43,9 @@ const char *tg_cli_usage(void)
         "  --otlp-endpoint URL    where spans go (OTLP); a URL without a path gets\n"
         "                         /v1/traces (default http://localhost:4318/v1/traces)\n"
         "  --otlp-protocol P      http/protobuf (default), http/json or grpc\n"
+        "  --admin-listen HOST:PORT  serve the admin endpoints (/admin/telemetry,\n"
+        "                         /metrics, /healthz, /readyz, /debug/tracez) on their\n"
+        "                         own listener instead of under /admin on --listen\n"
         "  --help                 show this help and exit\n"
         "  --version              show the version and exit\n";
 }
@@ -66,7 +69,7 @@ int tg_cli_parse(int argc, char **argv, struct tg_cli *cli, struct tg_diag *diag
     enum {
         OPT_LISTEN = 256, OPT_UPSTREAM, OPT_ROUTE, OPT_CONFIG, OPT_CHECK,
         OPT_WORKERS, OPT_ACCESS_LOG, OPT_HELP, OPT_VERSION, OPT_OTLP_ENDPOINT,
-        OPT_OTLP_PROTOCOL,
+        OPT_OTLP_PROTOCOL, OPT_ADMIN_LISTEN,
     };
     static const struct option opts[] = {
         {"listen", required_argument, NULL, OPT_LISTEN},
@@ -78,6 +81,7 @@ int tg_cli_parse(int argc, char **argv, struct tg_cli *cli, struct tg_diag *diag
         {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
         {"otlp-endpoint", required_argument, NULL, OPT_OTLP_ENDPOINT},
         {"otlp-protocol", required_argument, NULL, OPT_OTLP_PROTOCOL},
+        {"admin-listen", required_argument, NULL, OPT_ADMIN_LISTEN},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -119,6 +123,9 @@ int tg_cli_parse(int argc, char **argv, struct tg_cli *cli, struct tg_diag *diag
             break;
         case OPT_OTLP_PROTOCOL:
             cli->otlp_protocol = optarg;
+            break;
+        case OPT_ADMIN_LISTEN:
+            cli->admin_listen = optarg;
             break;
         case 'h':
         case OPT_HELP:

@@ -57,6 +57,7 @@ static const struct field top_fields[] = {
     {"shutdown_timeout_ms", K_INT, TOP(shutdown_timeout_ms), 0, MS_MAX},
     {"upstream_keepalive", K_INT, TOP(upstream_keepalive), 0, 100000},
     {"tracing", K_STRING, 0, 0, 0},       /* object, config/tracing.c */
+    {"admin", K_STRING, 0, 0, 0},         /* object, config/admin.c */
 };
 
 static const struct field route_fields[] = {
@@ -92,9 +93,7 @@ void tg_cfg_error(const struct tg_cfg_src *src, const struct tg_json_step *steps
 
 /* --- parsing of individual values ---------------------------------------- */
 
-/* "host:port" or "[v6]:port"; host must be a numeric address or
- * "localhost". Returns 0 or -EINVAL. */
-static int parse_listen(const char *s, char **host, uint16_t *port)
+int tg_listen_parse(const char *s, char **host, uint16_t *port)
 {
     const char *colon;
     const char *h;
@@ -349,6 +348,7 @@ static void free_route(struct tg_route_conf *r)
     free(r->host);
     free(r->http_route);
     free(r->trust_name);
+    free(r->unix_socket);
 }
 
 static struct tg_route_conf *route_by_prefix(struct tg_config *cfg, const char *prefix)
@@ -520,9 +520,11 @@ static void load_file(struct tg_config *cfg, const char *path, struct tg_diag *d
             load_routes(cfg, &src, v);
         } else if (strcmp(key, "tracing") == 0) {
             tg_tracing_load(&cfg->tracing, &src, v);
+        } else if (strcmp(key, "admin") == 0) {
+            tg_admin_load(&cfg->admin, &src, v);
         } else if (strcmp(key, "listen") == 0) {
             if (!json_is_string(v) ||
-                parse_listen(json_string_value(v), &cfg->listen_host, &cfg->listen_port) < 0) {
+                tg_listen_parse(json_string_value(v), &cfg->listen_host, &cfg->listen_port) < 0) {
                 tg_cfg_error(&src, &step, 1, false,
                            "\"listen\" must be a string HOST:PORT, e.g. \"127.0.0.1:8080\" or \"[::1]:8080\"");
             }
@@ -586,6 +588,7 @@ static void set_defaults(struct tg_config *cfg)
     cfg->shutdown_timeout_ms = 30000;
     cfg->upstream_keepalive = 1024;
     tg_tracing_defaults(&cfg->tracing);
+    tg_admin_defaults(&cfg->admin);
 }
 
 static void flag_route(struct tg_config *cfg, const char *prefix, size_t prefix_len,
@@ -626,8 +629,9 @@ static void flag_route(struct tg_config *cfg, const char *prefix, size_t prefix_
 static void apply_flags(struct tg_config *cfg, const struct tg_cli *cli, struct tg_diag *diag)
 {
     tg_export_flags(&cfg->tracing.export, cli, diag);
+    tg_admin_finish(&cfg->admin, cli, diag);
     if (cli->listen != NULL &&
-        parse_listen(cli->listen, &cfg->listen_host, &cfg->listen_port) < 0) {
+        tg_listen_parse(cli->listen, &cfg->listen_host, &cfg->listen_port) < 0) {
         tg_diag_add(diag, "tracegate: --listen: expected HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), got \"%s\"",
                     cli->listen);
     }
@@ -709,7 +713,7 @@ int tg_config_build(const struct tg_cli *cli, struct tg_config **out,
         return -ENOMEM;
     }
     set_defaults(cfg);
-    if (cfg->listen_host == NULL || cfg->access_log == NULL) {
+    if (cfg->listen_host == NULL || cfg->access_log == NULL || cfg->admin.audit_log == NULL) {
         tg_config_destroy(cfg);
         return -ENOMEM;
     }
@@ -729,6 +733,38 @@ int tg_config_build(const struct tg_cli *cli, struct tg_config **out,
     return 0;
 }
 
+int tg_config_mount_internal(struct tg_config *cfg, const char *prefix,
+                             const char *unix_socket, uint64_t max_body_bytes)
+{
+    struct tg_route_conf *r;
+
+    if (route_by_prefix(cfg, prefix) != NULL) {
+        return -EEXIST;
+    }
+    int err = add_route(cfg, &r);
+    if (err < 0) {
+        return err;
+    }
+    r->prefix = strdup(prefix);
+    r->upstream = strdup("http://tracegate-admin");
+    r->unix_socket = strdup(unix_socket);
+    r->http_route = strdup(prefix);
+    if (r->prefix == NULL || r->upstream == NULL || r->unix_socket == NULL ||
+        r->http_route == NULL || parse_upstream(r) < 0) {
+        return -ENOMEM; /* freed with the config */
+    }
+    r->prefix_len = strlen(prefix);
+    r->internal = true;
+    r->max_body_bytes = max_body_bytes;
+    r->connect_timeout_ms = cfg->connect_timeout_ms;
+    r->header_timeout_ms = cfg->header_timeout_ms;
+    r->idle_timeout_ms = cfg->idle_timeout_ms;
+    r->trust = TG_TRUST_CONTINUE;
+    r->traceresponse = 0;
+    qsort(cfg->routes, cfg->route_count, sizeof(*cfg->routes), by_prefix_len_desc);
+    return 0;
+}
+
 void tg_config_destroy(struct tg_config *cfg)
 {
     if (cfg == NULL) {
@@ -739,6 +775,7 @@ void tg_config_destroy(struct tg_config *cfg)
     }
     free(cfg->routes);
     tg_tracing_free(&cfg->tracing);
+    tg_admin_free(&cfg->admin);
     free(cfg->listen_host);
     free(cfg->access_log);
     free(cfg);

@@ -99,6 +99,32 @@ struct tg_tracing_conf {
     struct tg_export_conf export;
 };
 
+/* Who may read the read-only admin endpoints (metrics, tracez, GET
+ * telemetry) without the token. Writes always need it. */
+enum tg_admin_reads {
+    TG_READS_LOOPBACK,  /* open when the listener is bound to loopback */
+    TG_READS_TOKEN,     /* always the token */
+    TG_READS_OPEN,      /* never the token */
+};
+
+#define TG_ADMIN_TOKEN_MIN 16
+#define TG_ADMIN_TOKEN_MAX 512
+
+/*
+ * The operator surface (admin/). Without a listen address the endpoints
+ * are mounted under /admin on the main listener; with one, they move to
+ * their own listener and the main listener forwards /admin like any path.
+ */
+struct tg_admin_conf {
+    char *listen_host;        /* NULL: mounted on the main listener */
+    uint16_t listen_port;
+    char *token;              /* NULL: the write endpoints refuse */
+    const char *token_from;   /* static: the setting the token came from */
+    char *token_file;         /* as configured */
+    enum tg_admin_reads reads;
+    char *audit_log;          /* "-" (stderr) or a file path */
+};
+
 enum tg_host_mode {
     TG_HOST_CLIENT,    /* forward the client's Host (default) */
     TG_HOST_UPSTREAM,  /* use the upstream URL's authority */
@@ -124,6 +150,10 @@ struct tg_route_conf {
     enum tg_trust trust;
     int traceresponse;        /* -1 = inherit, else 0/1 */
     double sample_rate;       /* < 0 = use the global rate */
+    /* Set by the gateway before the config is published. */
+    size_t slot;              /* run-time sampling slot (stable over reloads) */
+    bool internal;            /* tracegate's own endpoints: never traced */
+    char *unix_socket;        /* connect here instead of the URL's host */
 };
 
 struct tg_config {
@@ -143,6 +173,7 @@ struct tg_config {
     int64_t upstream_keepalive; /* idle upstream connections kept per worker */
 
     struct tg_tracing_conf tracing;
+    struct tg_admin_conf admin;
 
     /* Sorted by prefix length, longest first, so the first match wins. */
     struct tg_route_conf *routes;
@@ -160,6 +191,7 @@ struct tg_cli {
     int workers;              /* 0 = not given */
     const char *otlp_endpoint;
     const char *otlp_protocol;
+    const char *admin_listen;
     bool check_config;
     bool help;
     bool version;
@@ -180,6 +212,12 @@ const char *tg_cli_usage(void);
  */
 int tg_config_build(const struct tg_cli *cli, struct tg_config **out,
                     struct tg_diag *diag);
+
+/* Add the route that forwards `prefix` to tracegate's own admin server
+ * on a unix socket (before the config is published). Returns 0, -EEXIST
+ * when a configured route has that exact prefix, or -ENOMEM. */
+int tg_config_mount_internal(struct tg_config *cfg, const char *prefix,
+                             const char *unix_socket, uint64_t max_body_bytes);
 
 /* Free a config from tg_config_build. Accepts NULL. */
 void tg_config_destroy(struct tg_config *cfg);

@@ -25,6 +25,19 @@ void tg_cfg_error(const struct tg_cfg_src *src, const struct tg_json_step *steps
                   size_t depth, bool at_key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* "host:port" or "[v6]:port" (config/config.c); host must be a numeric
+ * address or "localhost". Returns 0, -EINVAL or -ENOMEM. */
+int tg_listen_parse(const char *s, char **host, uint16_t *port);
+
+/* config/admin.c */
+void tg_admin_defaults(struct tg_admin_conf *a);
+/* The file's "admin" object. */
+void tg_admin_load(struct tg_admin_conf *a, const struct tg_cfg_src *src, json_t *obj);
+/* TELEMETRY_ADMIN_TOKEN, TELEMETRY_ADMIN_TOKEN_FILE, --admin-listen; reads
+ * the token file. */
+void tg_admin_finish(struct tg_admin_conf *a, const struct tg_cli *cli, struct tg_diag *diag);
+void tg_admin_free(struct tg_admin_conf *a);
+
 /* config/tracing.c */
 void tg_tracing_defaults(struct tg_tracing_conf *t);
 /* The file's "tracing" object. */

@@ -31,6 +31,7 @@
 #include "trace.h"
 
 struct tg_worker;
+struct tg_conf_use;
 
 /* Bounded byte buffer: bytes live in data[rpos..wpos) of data[0..cap).
  * Streaming buffers come from the worker's pool (pooled); a body sent in one
@@ -97,6 +98,10 @@ struct tg_conn {
 
     /* ---- per request, reset by tg_server_request_reset() ---- */
     enum tg_rq_state state;
+    /* The configuration the request started under (routes, tracing
+     * settings): a reload never changes it mid-request. */
+    const struct tg_config *cfg;
+    struct tg_conf_use *conf_use;
     struct tg_arena arena;
     const struct tg_route_conf *route;
     const char *method;               /* borrowed from MHD for the request */

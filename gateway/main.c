@@ -2,7 +2,7 @@
  * tracegate: process setup and teardown. Builds the configuration, opens one
  * listening socket per worker, starts the workers and waits for a signal;
  * SIGTERM or SIGINT drains them (stop accepting, finish in-flight requests
- * up to shutdown_timeout_ms) and exits 0.
+ * up to shutdown_timeout_ms) and exits 0; SIGHUP reloads (reload.h).
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -15,7 +15,10 @@
 
 #include "accesslog.h"
 #include "config.h"
+#include "confset.h"
 #include "listener.h"
+#include "operator.h"
+#include "reload.h"
 #include "tg_version.h"
 #include "trace.h"
 #include "worker.h"
@@ -54,10 +57,11 @@ static void log_tracing(const struct tg_config *cfg)
             tg_sampler_kind_name((enum tg_sampler_kind)t->sampler), t->sampler_arg, exporter);
 }
 
-static int run(const struct tg_config *cfg)
+static int serve(struct tg_config *cfg, const struct tg_cli *cli)
 {
     struct tg_accesslog log;
     struct tg_tracer *tracer = NULL;
+    struct tg_operator *op = NULL;
     struct tg_worker **workers = calloc((size_t)cfg->workers, sizeof(*workers));
     uint16_t port = cfg->listen_port;
     sigset_t sigs;
@@ -78,6 +82,16 @@ static int run(const struct tg_config *cfg)
     r = tg_tracer_create(cfg, &tracer, err, sizeof(err));
     if (r < 0) {
         fprintf(stderr, "tracegate: %s\n", err);
+        tg_accesslog_close(&log);
+        free(workers);
+        return 1;
+    }
+    /* Before workers: it adds the /admin route and the routes' slots. */
+    r = tg_operator_create(cfg, tracer, &op, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "tracegate: %s\n", err);
+        tg_tracer_shutdown(tracer);
+        tg_tracer_destroy(tracer);
         tg_accesslog_close(&log);
         free(workers);
         return 1;
@@ -107,6 +121,16 @@ static int run(const struct tg_config *cfg)
     fprintf(stderr, "tracegate: listening on http://%s%s%s:%u (%d workers)\n", v6 ? "[" : "",
             cfg->listen_host, v6 ? "]" : "", (unsigned)port, cfg->workers);
     log_tracing(cfg);
+    char where[320];
+    tg_operator_describe(op, where, sizeof(where));
+    if (cfg->admin.token != NULL) {
+        fprintf(stderr, "tracegate: admin endpoints %s (token from %s)\n", where,
+                cfg->admin.token_from);
+    } else {
+        fprintf(stderr, "tracegate: admin endpoints %s (no token configured: changes are "
+                        "refused; set TELEMETRY_ADMIN_TOKEN)\n", where);
+    }
+    tg_operator_set_serving(op, true);
 
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -118,7 +142,11 @@ static int run(const struct tg_config *cfg)
             continue;
         }
         if (sig == SIGHUP) {
-            fprintf(stderr, "tracegate: SIGHUP ignored: configuration reload is not supported\n");
+            if (tg_reload(cli, cfg, op) == 0) {
+                for (int i = 0; i < cfg->workers; i++) {
+                    tg_worker_wake(workers[i]);
+                }
+            }
             continue;
         }
         fprintf(stderr, "tracegate: %s received, draining (up to %lld ms)\n",
@@ -129,6 +157,9 @@ static int run(const struct tg_config *cfg)
 
 stop:;
     int cut = 0;
+    if (op != NULL) {
+        tg_operator_set_serving(op, false);
+    }
     for (int i = 0; i < cfg->workers; i++) {
         if (workers[i] != NULL) {
             tg_worker_stop(workers[i]);
@@ -141,6 +172,7 @@ stop:;
         }
     }
     /* Workers are gone: every span they finished is queued; flush them. */
+    tg_operator_destroy(op);
     tg_tracer_shutdown(tracer);
     char summary[2048];
     tg_tracer_summary(tracer, summary, sizeof(summary));
@@ -152,6 +184,23 @@ stop:;
     tg_accesslog_close(&log);
     free(workers);
     return started == cfg->workers && r == 0 ? 0 : 1;
+}
+
+/* Takes cfg: it becomes the first published version, and the boot
+ * configuration (the settings a reload cannot change) until exit. The
+ * operator adds its /admin route before any worker reads it. */
+static int run(struct tg_config *cfg, const struct tg_cli *cli)
+{
+    struct tg_confver *boot = NULL;
+    if (tg_confset_publish(cfg) < 0 || (boot = tg_confset_acquire()) == NULL) {
+        fprintf(stderr, "tracegate: out of memory\n");
+        tg_confset_fini();
+        return 1;
+    }
+    int r = serve(cfg, cli);
+    tg_confset_fini();
+    tg_confset_release(boot); /* the last reference: frees cfg */
+    return r;
 }
 
 int main(int argc, char **argv)
@@ -186,9 +235,9 @@ int main(int argc, char **argv)
         tg_cli_fini(&cli);
         return r == 0 ? 0 : 1;
     }
-    tg_cli_fini(&cli);
     if (r < 0) {
         print_diag(&diag);
+        tg_cli_fini(&cli);
         return 1;
     }
 
@@ -203,10 +252,12 @@ int main(int argc, char **argv)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "tracegate: curl_global_init failed\n");
         tg_config_destroy(cfg);
+        tg_cli_fini(&cli);
         return 1;
     }
-    r = run(cfg);
+    /* cli stays for reloads: they build from the same command line. */
+    r = run(cfg, &cli);
     curl_global_cleanup();
-    tg_config_destroy(cfg);
+    tg_cli_fini(&cli);
     return r;
 }

@@ -25,6 +25,7 @@
 #include "accesslog.h"
 #include "error.h"
 #include "headers.h"
+#include "metrics.h"
 #include "route.h"
 #include "trace.h"
 #include "upstream.h"
@@ -205,6 +206,8 @@ static void request_finish(struct tg_conn *c, bool client_aborted)
          * what it was sent and let the span carry the upstream's error. */
         client_aborted = false;
     }
+    struct tg_worker_metrics *m = tg_worker_metrics(c->w);
+    tg_metrics_gauge_add(&m->in_flight, -1);
     tg_upstream_abort(c);
     if (c->suspended) {
         tg_worker_resume(c);
@@ -231,6 +234,7 @@ static void request_finish(struct tg_conn *c, bool client_aborted)
         };
         tg_trace_end(c, client_aborted ? 0 : e.status,
                      client_aborted ? "client_aborted" : c->error_type);
+        tg_metrics_request(m, c->route, e.status, client_aborted, e.duration_ns, c->error_type);
         e.trace = &c->trace;
         tg_worker_log_access(c->w, &e);
     }
@@ -261,6 +265,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     c->start_ns = tg_now_ns();
     c->start_unix_ns = tg_unix_now_ns();
     c->state = RQ_STARTED;
+    tg_metrics_gauge_add(&tg_worker_metrics(c->w)->in_flight, 1);
     c->target_len = strlen(uri);
     c->target = tg_arena_strndup(&c->arena, uri, c->target_len);
     if (c->target == NULL) {
@@ -356,7 +361,7 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
         return queue_local(c);
     }
     c->path_len = strcspn(c->target, "?");
-    c->route = tg_route_match(cfg, c->target, c->path_len);
+    c->route = tg_route_match(c->cfg, c->target, c->path_len);
     tg_trace_begin(c, tg_worker_rng(c->w));
     if (c->route == NULL) {
         local(c, 404, false, "no route for this path");
@@ -547,6 +552,8 @@ static void conn_destroy(struct tg_conn *c)
 static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
+    tg_metrics_gauge_add(&tg_worker_metrics(cls)->connections,
+                         toe == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1);
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         struct tg_conn *c = conn_create(cls, mc);
         bool over = tg_worker_conn_count(cls, +1);

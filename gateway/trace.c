@@ -14,8 +14,10 @@
 #include "conn.h"
 #include "error.h"
 #include "headers.h"
+#include "metrics.h"
 #include "span.h"
 #include "tracecontext.h"
+#include "tracez.h"
 #include "worker.h"
 
 /* ---- the tracer ------------------------------------------------------------- */
@@ -34,25 +36,27 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
         free(t);
         return -ENOMEM;
     }
-    double *route_rates = NULL;
-    if (cfg->route_count > 0) {
-        route_rates = calloc(cfg->route_count, sizeof(double));
-        if (!route_rates)
-            goto nomem;
-        for (size_t i = 0; i < cfg->route_count; i++)
-            route_rates[i] = cfg->routes[i].sample_rate;
-    }
+    /* Route rates live in slots the admin control assigns (admin/control.h). */
     int r = tg_sampler_init(&t->sampler, (enum tg_sampler_kind)tc->sampler, tc->sampler_arg,
-                            tc->enabled, cfg->route_count, route_rates);
-    free(route_rates);
+                            tc->enabled, TG_ROUTE_SLOTS, NULL);
     if (r < 0) {
         snprintf(err, err_len, "cannot set up the sampler: %s", tg_strerror(r));
         tg_spanpool_fini(&t->pool);
         free(t);
         return r;
     }
+    if (tg_metrics_create(&t->metrics) < 0 || tg_tracez_create(&t->tracez) < 0) {
+        snprintf(err, err_len, "out of memory");
+        tg_metrics_destroy(t->metrics);
+        tg_sampler_fini(&t->sampler);
+        tg_spanpool_fini(&t->pool);
+        free(t);
+        return -ENOMEM;
+    }
     r = tg_tracer_export_init(&t->out, cfg, err, err_len);
     if (r < 0) {
+        tg_tracez_destroy(t->tracez);
+        tg_metrics_destroy(t->metrics);
         tg_sampler_fini(&t->sampler);
         tg_spanpool_fini(&t->pool);
         free(t);
@@ -65,6 +69,8 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
         .max_export_batch_size = (size_t)tc->bsp_max_export_batch_size,
         .on_trouble = tg_tracer_export_trouble,
         .arg = &t->out,
+        .observe = tg_tracez_observe,
+        .observe_arg = t->tracez,
     };
     t->batch = tg_batch_create(&bc, &t->out.exporter);
     if (!t->batch) {
@@ -78,6 +84,8 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
         snprintf(err, err_len, "cannot start the span processor thread: %s", strerror(-r));
         tg_batch_destroy(t->batch);
         tg_tracer_export_fini(&t->out);
+        tg_tracez_destroy(t->tracez);
+        tg_metrics_destroy(t->metrics);
         tg_sampler_fini(&t->sampler);
         tg_spanpool_fini(&t->pool);
         free(t);
@@ -87,6 +95,8 @@ int tg_tracer_create(const struct tg_config *cfg, struct tg_tracer **out,
     return 0;
 nomem:
     snprintf(err, err_len, "out of memory");
+    tg_tracez_destroy(t->tracez);
+    tg_metrics_destroy(t->metrics);
     tg_sampler_fini(&t->sampler);
     tg_spanpool_fini(&t->pool);
     free(t);
@@ -105,6 +115,8 @@ void tg_tracer_destroy(struct tg_tracer *t)
         return;
     tg_batch_destroy(t->batch);
     tg_tracer_export_fini(&t->out);
+    tg_tracez_destroy(t->tracez);   /* its feeder, the processor, is gone */
+    tg_metrics_destroy(t->metrics);
     tg_sampler_fini(&t->sampler);
     tg_spanpool_fini(&t->pool);
     free(t);
@@ -486,10 +498,9 @@ void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng)
 {
     struct tg_trace *tr = &c->trace;
     struct tg_tracer *t = tg_worker_tracer(c->w);
-    const struct tg_config *cfg = t->cfg;
-    const struct tg_tracing_conf *tc = &cfg->tracing;
+    const struct tg_tracing_conf *tc = &c->cfg->tracing;
 
-    if (is_health_path(tc, c->target, c->path_len)) {
+    if ((c->route != NULL && c->route->internal) || is_health_path(tc, c->target, c->path_len)) {
         /* Never traced: inbound trace headers pass through untouched. */
         count(&t->stats.requests_untraced);
         return;
@@ -504,7 +515,7 @@ void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng)
         count(&t->stats.traceparent_invalid);  /* repeated counts as invalid too */
 
     enum tg_trust trust = c->route ? c->route->trust : tc->trust;
-    size_t route_idx = c->route ? (size_t)(c->route - cfg->routes) : SIZE_MAX;
+    size_t route_slot = c->route ? c->route->slot : SIZE_MAX;
     enum tg_parent parent = TG_PARENT_NONE;
     bool keep = valid && trust != TG_TRUST_RESTART;
     uint8_t random;
@@ -517,7 +528,7 @@ void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng)
         tg_new_trace_id(rng, tr->trace_id);
         random = TG_TRACE_FLAG_RANDOM;
     }
-    tr->sampled = tg_sampler_decide(&t->sampler, route_idx, tr->trace_id, parent);
+    tr->sampled = tg_sampler_decide(&t->sampler, route_slot, tr->trace_id, parent);
     tr->flags = random | (tr->sampled ? TG_TRACE_FLAG_SAMPLED : 0);
     tg_new_span_id(rng, tr->server_id);
     tg_new_span_id(rng, tr->client_id);
@@ -622,7 +633,7 @@ void tg_trace_client_start(struct tg_conn *c, const char *url)
     const char *q = memchr(url, '?', ulen);
     if (q) {
         size_t qlen;
-        const char *rq = redact_query(&c->arena, &t->cfg->tracing.redact_query, q + 1,
+        const char *rq = redact_query(&c->arena, &c->cfg->tracing.redact_query, q + 1,
                                       ulen - (size_t)(q + 1 - url), &qlen);
         size_t head = (size_t)(q + 1 - url);
         char *full = rq ? tg_arena_alloc(&c->arena, head + qlen + 1) : NULL;
@@ -694,7 +705,7 @@ void tg_trace_response(struct tg_conn *c, struct MHD_Response *r)
         return;
     /* Answers without a route (404) follow the global setting. */
     bool on = c->route ? c->route->traceresponse
-                       : tg_worker_tracer(c->w)->cfg->tracing.traceresponse;
+                       : c->cfg->tracing.traceresponse;
     if (!on)
         return;
     struct tg_traceparent tp;
@@ -724,7 +735,7 @@ void tg_trace_end(struct tg_conn *c, int status, const char *error_type)
         status_code_error(s, status, &error_type, buf);
     if (error_type)
         tg_span_attr_str(s, "error.type", error_type, strlen(error_type));
-    capture_response_headers(s, c, &tg_worker_tracer(c->w)->cfg->tracing.response_headers);
+    capture_response_headers(s, c, &c->cfg->tracing.response_headers);
     s->end_unix_ns = tg_unix_now_ns();
     tg_batch_submit(tg_worker_tracer(c->w)->batch, s);
 }

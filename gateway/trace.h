@@ -92,6 +92,13 @@ struct tg_trace_stats {
     _Atomic uint64_t baggage_dropped;
 };
 
+struct tg_metrics;
+struct tg_tracez;
+
+/* Shared by every worker and the operator surface. Besides the tracing
+ * pipeline it holds what /metrics and /debug/tracez read: the registry of
+ * the workers' request counters (gateway/metrics.h) and the trace view the
+ * span processor feeds (admin/tracez.h). */
 struct tg_tracer {
     const struct tg_config *cfg;
     struct tg_sampler sampler;
@@ -99,6 +106,8 @@ struct tg_tracer {
     struct tg_batch *batch;
     struct tg_spanpool pool;
     struct tg_trace_stats stats;
+    struct tg_metrics *metrics;
+    struct tg_tracez *tracez;
 };
 
 /* Main thread, before workers start: sampler, exporter, batch thread.

@@ -92,6 +92,8 @@ int tg_upstream_start(struct tg_conn *c)
     }
     CURL *e = c->easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
+    /* Set on every request: handles are pooled across routes. */
+    curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, c->route->unix_socket);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->route->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 0L); /* set by a retry of the last request */

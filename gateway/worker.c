@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "confset.h"
+#include "metrics.h"
 #include "server.h"
 #include "upstream.h"
 
@@ -46,9 +48,20 @@ enum { TAG_MHD = 1, TAG_WAKE, TAG_CURL, TAG_CLIENT };
 /* Rounds of curl <-> MHD hand-offs per loop turn before epoll again. */
 #define INNER_ROUNDS 8
 
+/* A configuration version this worker holds: its newest, or an older one
+ * that requests begun under it still run on. */
+struct tg_conf_use {
+    struct tg_confver *ver;
+    const struct tg_config *cfg;
+    uint64_t generation;
+    unsigned inflight;
+    struct tg_conf_use *next;
+};
+
 struct tg_worker {
     int id;
-    const struct tg_config *cfg;
+    const struct tg_config *cfg;     /* boot configuration */
+    struct tg_conf_use *conf;        /* newest first */
     int listen_fd;
     int epfd;
     int wakefd;
@@ -93,6 +106,7 @@ struct tg_worker {
     struct tg_logbuf log;
     struct tg_tracer *tracer;
     struct tg_rng rng;
+    struct tg_worker_metrics *metrics;  /* written by this thread only */
 };
 
 int64_t tg_now_ns(void)
@@ -122,6 +136,7 @@ bool tg_worker_draining(const struct tg_worker *w) { return w->draining; }
 void tg_worker_kick_curl(struct tg_worker *w) { w->curl_kick = true; }
 struct tg_tracer *tg_worker_tracer(struct tg_worker *w) { return w->tracer; }
 struct tg_rng *tg_worker_rng(struct tg_worker *w) { return &w->rng; }
+struct tg_worker_metrics *tg_worker_metrics(struct tg_worker *w) { return w->metrics; }
 
 bool tg_worker_conn_count(struct tg_worker *w, int delta)
 {
@@ -168,6 +183,57 @@ void tg_worker_easy_put(struct tg_worker *w, CURL *e)
     }
 }
 
+/* ---- configuration versions --------------------------------------------- */
+
+static struct tg_conf_use *conf_use_new(void)
+{
+    struct tg_conf_use *u = calloc(1, sizeof(*u));
+    if (u == NULL) {
+        return NULL;
+    }
+    u->ver = tg_confset_acquire();
+    u->cfg = tg_confver_config(u->ver);
+    u->generation = tg_confver_generation(u->ver);
+    return u;
+}
+
+static void conf_use_drop(struct tg_worker *w, struct tg_conf_use *u)
+{
+    for (struct tg_conf_use **p = &w->conf; *p != NULL; p = &(*p)->next) {
+        if (*p == u) {
+            *p = u->next;
+            break;
+        }
+    }
+    tg_confset_release(u->ver);
+    free(u);
+}
+
+/* Take the newest configuration for requests that start from now on; the
+ * previous one stays while requests use it. On allocation failure the
+ * worker keeps its current one and tries again next turn. */
+static void conf_switch(struct tg_worker *w)
+{
+    struct tg_conf_use *u = conf_use_new();
+    if (u == NULL) {
+        return;
+    }
+    struct tg_conf_use *old = w->conf;
+    u->next = old;
+    w->conf = u;
+    if (old != NULL && old->inflight == 0) {
+        conf_use_drop(w, old);
+    }
+}
+
+void tg_worker_wake(struct tg_worker *w)
+{
+    uint64_t one = 1;
+    if (write(w->wakefd, &one, sizeof(one)) < 0) {
+        /* eventfd write only fails on overflow: a wake is pending anyway */
+    }
+}
+
 void tg_worker_track(struct tg_conn *c)
 {
     struct tg_worker *w = c->w;
@@ -175,6 +241,9 @@ void tg_worker_track(struct tg_conn *c)
     if (c->listed) {
         return;
     }
+    c->conf_use = w->conf;
+    c->cfg = w->conf->cfg;
+    w->conf->inflight++;
     c->prev = NULL;
     c->next = w->active;
     if (w->active != NULL) {
@@ -203,6 +272,10 @@ void tg_worker_untrack(struct tg_conn *c)
     c->prev = c->next = NULL;
     c->listed = false;
     w->active_count--;
+    struct tg_conf_use *u = c->conf_use;
+    if (--u->inflight == 0 && u != w->conf) {
+        conf_use_drop(w, u);
+    }
 }
 
 void tg_worker_head_done(struct tg_conn *c)
@@ -606,6 +679,11 @@ static void *worker_main(void *arg)
     for (;;) {
         int64_t now = tg_now_ns();
         int n = epoll_wait(w->epfd, evs, MAX_EVENTS, epoll_timeout_ms(w, now));
+        /* After the wait: a request that arrived after a publish is
+         * served by the new configuration. */
+        if (tg_confset_generation() != w->conf->generation) {
+            conf_switch(w);
+        }
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -690,6 +768,7 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
     w->tracer = tracer;
     tg_rng_seed(&w->rng);
     w->listen_fd = listen_fd;
+    w->conf = conf_use_new();
     w->epfd = -1;
     w->wakefd = -1;
     w->curl_deadline_ns = -1;
@@ -697,6 +776,9 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
     w->log.log = log;
     w->log.cached_sec = -1;
     atomic_init(&w->stop_requested, false);
+    if (tg_metrics_attach(tracer->metrics, &w->metrics) < 0) {
+        goto fail;
+    }
 
     w->fd_cap = 65536;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
@@ -708,8 +790,8 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
     w->fd_wanted = calloc(w->fd_cap, 1);
     w->fd_busy = calloc(w->fd_cap, 1);
     w->client_watch = calloc(w->fd_cap, sizeof(*w->client_watch));
-    if (w->fd_events == NULL || w->fd_registered == NULL || w->fd_wanted == NULL ||
-        w->fd_busy == NULL ||
+    if (w->conf == NULL || w->fd_events == NULL || w->fd_registered == NULL ||
+        w->fd_wanted == NULL || w->fd_busy == NULL ||
         w->client_watch == NULL) {
         goto fail;
     }
@@ -823,5 +905,11 @@ void tg_worker_destroy(struct tg_worker *w)
     free(w->fd_wanted);
     free(w->fd_busy);
     free(w->client_watch);
+    while (w->conf != NULL) {
+        conf_use_drop(w, w->conf);
+    }
+    if (w->metrics != NULL) {
+        tg_metrics_detach(w->tracer->metrics, w->metrics); /* after MHD: no request left */
+    }
     free(w);
 }

@@ -27,12 +27,19 @@ int tg_worker_start(struct tg_worker *w);
  * from the main thread). */
 void tg_worker_stop(struct tg_worker *w);
 
+/* A new configuration was published: make the worker take it now rather
+ * than at its next event (main thread). */
+void tg_worker_wake(struct tg_worker *w);
+
 /* Wait for the thread; returns the number of requests cut at the deadline. */
 int tg_worker_join(struct tg_worker *w);
 void tg_worker_destroy(struct tg_worker *w);
 
 /* --- worker-thread API used by server.c and upstream.c --- */
 
+/* The boot configuration: the settings a reload cannot change (limits,
+ * timeouts of client connections, drain). Routes and tracing settings of
+ * a request come from c->cfg. */
 const struct tg_config *tg_worker_config(const struct tg_worker *w);
 CURLM *tg_worker_multi(struct tg_worker *w);
 bool tg_worker_draining(const struct tg_worker *w);
@@ -40,6 +47,8 @@ struct tg_accesslog *tg_worker_log(struct tg_worker *w);
 struct tg_tracer *tg_worker_tracer(struct tg_worker *w);
 /* The worker's id generator (no lock: one per worker). */
 struct tg_rng *tg_worker_rng(struct tg_worker *w);
+/* The worker's request counters (gateway/metrics.h; this thread writes them). */
+struct tg_worker_metrics *tg_worker_metrics(struct tg_worker *w);
 
 /* Monotonic and wall clock in nanoseconds. */
 int64_t tg_now_ns(void);
@@ -53,7 +62,8 @@ void tg_worker_kick_curl(struct tg_worker *w);
 void tg_worker_suspend(struct tg_conn *c);
 void tg_worker_resume(struct tg_conn *c);
 
-/* Requests in flight, for timeouts and draining. */
+/* Requests in flight, for timeouts and draining; track also sets c->cfg
+ * to the worker's newest configuration. */
 void tg_worker_track(struct tg_conn *c);
 void tg_worker_untrack(struct tg_conn *c);
 

@@ -20,6 +20,7 @@ struct tg_batch {
     struct tg_batch_stats stats;
     sem_t wake;               /* posted when a batch fills, and to stop */
     _Atomic bool stopping;
+    _Atomic bool flush_requested; /* tg_batch_force_flush: export what is queued now */
     _Atomic bool closed;      /* after shutdown: submit drops */
     _Atomic size_t submitting; /* submits between their closed check and their push's end */
     bool started;
@@ -125,6 +126,8 @@ static size_t export_one(struct tg_batch *b)
         b->batch[n++] = s;
     if (n == 0)
         return 0;
+    if (b->conf.observe)
+        b->conf.observe(b->conf.observe_arg, b->batch, n);
     int64_t now = now_ns(CLOCK_MONOTONIC);
     int64_t deadline = atomic_load(&b->shutdown_deadline_ns);
     if (b->conf.export_timeout_ms > 0 &&
@@ -164,7 +167,7 @@ static void *run(void *arg)
             if (rc != 0 && errno != ETIMEDOUT)
                 continue;  /* EINTR: wait again */
             if (rc == 0 && tg_spanqueue_size(&b->queue) < b->conf.max_export_batch_size &&
-                !atomic_load(&b->stopping)) {
+                !atomic_load(&b->stopping) && !atomic_load(&b->flush_requested)) {
                 /* A stale wake-up (the batch it announced went out on the
                  * timer): keep the schedule. */
                 struct timespec now;
@@ -176,7 +179,19 @@ static void *run(void *arg)
         }
         if (atomic_load(&b->stopping))
             break;
-        export_one(b);
+        if (atomic_exchange(&b->flush_requested, false)) {
+            /* Everything queued when the flush was asked for, and what
+             * arrives meanwhile: bounded, since exports take their time. */
+            size_t left = tg_spanqueue_size(&b->queue);
+            while (left > 0 && !atomic_load(&b->stopping)) {
+                size_t n = export_one(b);
+                if (n == 0)
+                    break;
+                left = n < left ? left - n : 0;
+            }
+        } else {
+            export_one(b);
+        }
         clock_gettime(CLOCK_MONOTONIC, &deadline);
         add_ms(&deadline, b->conf.schedule_delay_ms);
     }
@@ -220,6 +235,13 @@ void tg_batch_submit(struct tg_batch *b, struct tg_span *s)
     }
     /* Last: after this, shutdown may drain, post and destroy the semaphore. */
     atomic_fetch_sub_explicit(&b->submitting, 1, memory_order_release);
+}
+
+void tg_batch_force_flush(struct tg_batch *b)
+{
+    if (atomic_load(&b->closed) || atomic_exchange(&b->flush_requested, true))
+        return;  /* a flush already pending covers this one */
+    sem_post(&b->wake);
 }
 
 void tg_batch_shutdown(struct tg_batch *b, int64_t timeout_ms)

@@ -66,6 +66,12 @@ struct tg_batch_conf {
      * rejected spans (n: spans in the batch), e.g. to log it. May be NULL. */
     void (*on_trouble)(void *arg, const struct tg_export_report *rep, size_t n);
     void *arg;
+    /* Called on the processor thread with every batch it takes off the
+     * queue, before the export (and also for spans the shutdown deadline
+     * drops), e.g. to keep a local view of recent spans. It must not keep
+     * the pointers: the spans are freed after the export. May be NULL. */
+    void (*observe)(void *observe_arg, struct tg_span *const *spans, size_t n);
+    void *observe_arg;
 };
 
 struct tg_batch_stats {
@@ -111,6 +117,11 @@ void tg_batch_submit(struct tg_batch *b, struct tg_span *s);
  * in dropped_deadline, so once it returns every queued span is accounted
  * for. Call from one thread; a second call returns at once. */
 void tg_batch_shutdown(struct tg_batch *b, int64_t timeout_ms);
+/* ForceFlush (OpenTelemetry SDK specification), without waiting: the
+ * processor exports what is queued now instead of waiting for a full batch
+ * or the schedule delay. Any thread; does nothing after shutdown. */
+void tg_batch_force_flush(struct tg_batch *b);
+
 /* Shuts down if needed, then frees. No submit may run during or after it. */
 void tg_batch_destroy(struct tg_batch *b);
 

@@ -21,6 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Route rate slots the gateway gives its sampler: a route keeps its slot
+ * over configuration reloads, so this bounds the distinct route prefixes
+ * one process can see. */
+#define TG_ROUTE_SLOTS 4096
+
 /* The OTEL_TRACES_SAMPLER values. */
 enum tg_sampler_kind {
     TG_SAMPLER_ALWAYS_ON,

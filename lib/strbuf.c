@@ -50,9 +50,7 @@ void tg_strbuf_fixed(struct tg_strbuf *sb, double v, int decimals)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0 if the bytes are not one. */
-static size_t utf8_len(const unsigned char *s, size_t avail)
+size_t tg_strbuf_utf8_len(const unsigned char *s, size_t avail)
 {
     unsigned char c = s[0];
     size_t n;
@@ -112,7 +110,7 @@ void tg_strbuf_json_string(struct tg_strbuf *sb, const char *s, size_t len,
             i = run;
             continue;
         }
-        size_t n = utf8_len(p + i, len - i);
+        size_t n = tg_strbuf_utf8_len(p + i, len - i);
         if (i + (n ? n : 1) > max_bytes) {
             tg_strbuf_puts(sb, "...");
             break;

@@ -59,6 +59,11 @@ void tg_strbuf_i64(struct tg_strbuf *sb, int64_t v);
 /* Append v with exactly `decimals` digits after the point (v >= 0). */
 void tg_strbuf_fixed(struct tg_strbuf *sb, double v, int decimals);
 
+/* Length of the valid UTF-8 sequence at s[0..avail) (RFC 3629: no
+ * overlongs, no surrogates, nothing above U+10FFFF), or 0 if the bytes
+ * there are not one. avail >= 1. */
+size_t tg_strbuf_utf8_len(const unsigned char *s, size_t avail);
+
 /*
  * Append s[0..len) as a JSON string literal, quotes included. Quotes,
  * backslashes and every control character are escaped, and bytes that are

@@ -45,6 +45,15 @@ for b in build.sh build-jaeger.sh; do
   fi
 done
 
+# go-core, the Go backend of the full-stack tracing test (test/stack), built
+# from its pinned go.mod/go.sum and cached the same way: one check.
+echo "== test/stack/build-go-backend.sh"
+if bash test/stack/build-go-backend.sh >/dev/null; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
+
 # run_pytest LABEL [pytest args...]: adds the suite's counts to the totals.
 run_pytest() {
   local label=$1; shift

@@ -12,6 +12,8 @@ packages=(
   # tests, demo and benchmarks
   curl python3 python3-pytest python3-aiohttp python3-psutil procps
   nginx-light wrk strace util-linux
+  # the full-stack tracing test's database (test/stack)
+  postgresql-15
   # fuzz targets (test/fuzz): clang, and compiler-rt, which ships libFuzzer
   # and the sanitizer runtimes (only recommended by clang, so named here)
   clang libclang-rt-14-dev
@@ -38,4 +40,5 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build" >/dev/null
 bash test/interop/setup.sh  # Node and Bun peers for the OpenTelemetry interop tests
+bash test/stack/setup.sh    # the full-stack tracing test: Bun monolith packages, Go backend
 echo "setup: built $build/gateway/tracegate"

@@ -113,7 +113,7 @@ fi
 
 # The receiver and exporter the tests configure must be in the binary.
 components=$("$work/src/otelcol" components 2>&1) || die "the built collector does not run: $components"
-for c in otlp file debug; do
+for c in otlp file debug otlp_http; do
   echo "$components" | grep -Eq "^[[:space:]]*-?[[:space:]]*name:[[:space:]]*$c\$" ||
     die "component '$c' is missing from the built collector"
 done

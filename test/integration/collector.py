@@ -231,11 +231,15 @@ class Collector(_Receiver):
 
     name = "otelcol"
 
-    def __init__(self, binary, tmp_path, debug_verbosity="basic", tls=None):
+    def __init__(self, binary, tmp_path, debug_verbosity="basic", tls=None, forward_to=None):
         """tls: None, or {"cert_file", "key_file"[, "client_ca_file"]} for
-        both receivers (endpoints are then https://)."""
+        both receivers (endpoints are then https://). forward_to: None, or
+        the OTLP/HTTP base URL of another receiver (Jaeger) that gets
+        everything this collector receives, as a collector in front of a
+        tracing backend does."""
         tmp_path = Path(tmp_path)
         self.tls = tls
+        self.forward_to = forward_to
         self.http_port = free_port()
         self.grpc_port = free_port()
         while self.grpc_port == self.http_port:
@@ -258,6 +262,15 @@ class Collector(_Receiver):
         return ["        tls:"] + ["          %s: %s" % (k, _yaml_str(v))
                                     for k, v in sorted(self.tls.items())]
 
+    def _forward_lines(self):
+        if not self.forward_to:
+            return []
+        return [
+            "  otlp_http/forward:",
+            "    traces_endpoint: %s" % _yaml_str(self.forward_to.rstrip("/") + "/v1/traces"),
+            "    compression: none",
+        ]
+
     def _config(self, debug_verbosity):
         return "\n".join([
             "receivers:",
@@ -277,6 +290,7 @@ class Collector(_Receiver):
             "    flush_interval: 50ms",
             "  debug:",
             "    verbosity: %s" % debug_verbosity,
+        ] + self._forward_lines() + [
             "service:",
             "  telemetry:",
             # No metrics server of its own (it would take port 8888).
@@ -285,7 +299,8 @@ class Collector(_Receiver):
             "  pipelines:",
             "    traces:",
             "      receivers: [otlp]",
-            "      exporters: [file, debug]",
+            "      exporters: [%s]" % ", ".join(
+                ["file", "debug"] + (["otlp_http/forward"] if self.forward_to else [])),
             "",
         ])
 

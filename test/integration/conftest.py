@@ -114,12 +114,13 @@ class LineReader:
         self._thread.join(timeout)
 
 
-def stop_pid(popen, grace):
-    """Stop a child by its PID: SIGTERM, then SIGKILL after grace seconds.
-    Returns its exit status; a child already gone is left alone."""
+def stop_pid(popen, grace, sig=signal.SIGTERM):
+    """Stop a child by its PID: sig (SIGTERM; PostgreSQL's fast shutdown is
+    SIGINT), then SIGKILL after grace seconds. Returns its exit status; a
+    child already gone is left alone."""
     if popen.poll() is None:
         try:
-            os.kill(popen.pid, signal.SIGTERM)
+            os.kill(popen.pid, sig)
             popen.wait(grace)
         except subprocess.TimeoutExpired:
             os.kill(popen.pid, signal.SIGKILL)

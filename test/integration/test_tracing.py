@@ -399,6 +399,9 @@ def test_every_span_accounted_for_at_shutdown(start_tracegate, upstream):
     assert totals["spans_queued"] == totals["spans_exported"] + lost
     assert totals["spans_exported"] + lost + totals["spans_dropped_queue_full"] + \
         totals["spans_dropped_shutdown"] == 40
+    # The exporter wrote them before exit; the reader thread may lag behind.
+    tg.stdout.wait_count(lambda l: l.startswith('{"traceId"'), totals["spans_exported"], 5,
+                         "the exported spans on stdout")
     assert len(spans(tg)) == totals["spans_exported"]
 
 
