@@ -86,7 +86,14 @@ static void skip_value(struct scan *sc)
     } else if (c == '[') {
         skip_container(sc, ']');
     } else {
-        while (sc->pos < sc->len && strchr(",]} \t\r\n", sc->s[sc->pos]) == NULL) {
+        size_t start = sc->pos;
+        while (sc->pos < sc->len && sc->s[sc->pos] != '\0' &&
+               strchr(",]} \t\r\n", sc->s[sc->pos]) == NULL) {
+            advance(sc);
+        }
+        if (sc->pos == start && sc->pos < sc->len) {
+            /* A byte no value starts with (a stray bracket, a NUL): step
+             * over it, or the container loop would never move on. */
             advance(sc);
         }
     }

@@ -42,9 +42,24 @@ static void missing_path_reports_enclosing_container(void)
     CHECK(line == 3 && col == 13);
 }
 
+/* Bytes that start no JSON value (a NUL, a stray bracket) inside a
+ * container are stepped over, never looped on. */
+static void odd_bytes_do_not_stop_the_scan(void)
+{
+    static const char nul[] = "{\"routes\": [{\"max\": 1\0, \"x\": 2}], \"workers\": 3}";
+    static const char stray[] = "{\"routes\": [{\"max\": 1 ], \"x\": 2}], \"workers\": 3}";
+    struct tg_json_step p[] = {{.key = "workers"}};
+    int line, col;
+
+    CHECK(tg_json_locate(nul, sizeof(nul) - 1, p, 1, false, &line, &col) == 0);
+    CHECK(line == 1 && col == (int)sizeof(nul) - 2); /* the 3 */
+    tg_json_locate(stray, sizeof(stray) - 1, p, 1, false, &line, &col);
+}
+
 int main(void)
 {
     RUN(finds_values_and_keys);
     RUN(missing_path_reports_enclosing_container);
+    RUN(odd_bytes_do_not_stop_the_scan);
     return TEST_SUMMARY();
 }
