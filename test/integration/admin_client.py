@@ -35,8 +35,19 @@ def post(port, body, token=TOKEN, expect=200):
     return r.json()
 
 
+def is_audit(line):
+    return line.strip().startswith("{") and '"type":"audit"' in line
+
+
+def wait_audit(tg, count, timeout=5.0):
+    """Wait until tracegate's stderr holds count audit lines; return them all."""
+    tg.stderr.wait_count(is_audit, count, timeout, "%d audit lines" % count)
+    return audit_lines(tg)
+
+
 def audit_lines(tg):
-    """Audit JSON lines tracegate wrote to stderr so far."""
+    """Audit JSON lines tracegate wrote to stderr so far (the reader may lag:
+    use wait_audit when a line is expected)."""
     out = []
     for l in tg.stderr.lines():
         l = l.strip()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from admin_client import TOKEN_ENV, admin, audit_lines, post, state
+from admin_client import TOKEN_ENV, admin, post, state, wait_audit
 from conftest import wait_until
 from otlp_receiver import start_receiver  # noqa: F401  (fixture)
 from rawhttp import Conn
@@ -66,7 +66,8 @@ def test_bad_bodies_change_nothing(atg):
         err = r.json()["error"]
         assert needle.replace("\\", "") in err or needle in r.body.decode(), (body, err)
         assert sampling(state(atg.port)) == before, body
-    assert audit_lines(atg) == []
+    post(atg.port, {"rate": 0.5})  # lines come in order: this one must be the first
+    assert wait_audit(atg, 1)[0]["request"] == {"rate": 0.5}
 
 
 def test_empty_oversized_wrong_type_wrong_method(atg):
@@ -90,7 +91,8 @@ def test_empty_oversized_wrong_type_wrong_method(atg):
     r = admin(atg.port, "GET", "/admin/nothing-here")
     assert r.status == 404 and "/admin/" in r.json()["error"]
     assert sampling(state(atg.port)) == before
-    assert audit_lines(atg) == []
+    post(atg.port, {"rate": 0.5})
+    assert wait_audit(atg, 1)[0]["request"] == {"rate": 0.5}
 
 
 def test_chunked_oversized_body_is_413(atg):
@@ -111,13 +113,13 @@ def test_change_answer_audit_and_delete(atg):
     assert s["startup"]["rate"] == 1.0
     assert s["exporter"]["kind"] == "none" and "delivery" in s
     assert state(atg.port)["rate"] == 0.1
-    [line] = audit_lines(atg)
+    [line] = wait_audit(atg, 1)
     assert line["client"] == "127.0.0.1" and line["action"] == "update"
     assert line["before"]["rate"] == 1.0 and line["after"]["rate"] == 0.1
     assert line["request"] == {"enabled": True, "rate": 0.1}
     r = admin(atg.port, "DELETE", "/admin/telemetry")
     assert r.status == 200 and r.json()["rate"] == 1.0 and r.json()["overridden"] is False
-    assert audit_lines(atg)[-1]["action"] == "reset"
+    assert wait_audit(atg, 2)[-1]["action"] == "reset"
 
 
 def sampled_share(port, n, path="/bytes/1"):
@@ -147,7 +149,7 @@ def test_ttl_reverts_to_startup(atg):
     s = state(atg.port)
     assert s["rate"] == 1.0 and s["ttl_seconds_left"] is None
     assert sampled_share(atg.port, 20) == 1.0
-    assert audit_lines(atg)[-1]["action"] == "ttl_expired"
+    assert wait_audit(atg, 2)[-1]["action"] == "ttl_expired"
 
 
 def test_change_without_ttl_cancels_a_pending_revert(atg):
@@ -245,4 +247,4 @@ def test_changes_under_load_drop_nothing(atg, upstream):
             t.join(10)
     assert errors == []
     assert min(counts) > 0
-    assert len(audit_lines(atg)) == 60
+    assert len(wait_audit(atg, 60)) == 60

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import threading
 
-from admin_client import TOKEN_ENV, admin, audit_lines, post, state
+from admin_client import TOKEN_ENV, admin, post, state, wait_audit
 from conftest import TRACEGATE_BIN
 from rawhttp import Conn, request
 
@@ -51,7 +51,7 @@ def test_routes_change_on_reload(start_tracegate, start_upstream, tmp_path):
     assert "reloaded" in reload(tg, 1)
     routed_to(tg, b, "/b/2")
     assert request(tg.port, "GET", "/a/2").status == 404
-    assert audit_lines(tg)[-1]["action"] == "reload"
+    assert wait_audit(tg, 1)[-1]["action"] == "reload"
 
 
 def test_bad_file_is_rejected_and_old_config_serves(start_tracegate, upstream, tmp_path):
