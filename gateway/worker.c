@@ -674,7 +674,12 @@ static void *worker_main(void *arg)
 {
     struct tg_worker *w = arg;
     struct epoll_event evs[MAX_EVENTS];
+    char name[16];
 
+    /* Named before anything else runs here, so tools that pick threads by
+     * name (top -H, gdb, test/fault/malloc_fail.c) see it from the start. */
+    snprintf(name, sizeof(name), "tg-worker-%d", w->id);
+    pthread_setname_np(pthread_self(), name);
     w->next_tick_ns = tg_now_ns() + TICK_NS;
     for (;;) {
         int64_t now = tg_now_ns();
