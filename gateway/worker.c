@@ -588,6 +588,7 @@ static void run_mhd_and_curl(struct tg_worker *w, bool mhd_ready)
 {
     for (int round = 0; round < INNER_ROUNDS; round++) {
         if (mhd_ready || w->resume_pending) {
+            size_t conns_before = w->conn_count;
             mhd_ready = false;
             w->resume_pending = false;
             MHD_run(w->mhd);
@@ -597,6 +598,14 @@ static void run_mhd_and_curl(struct tg_worker *w, bool mhd_ready)
                 w->mhd_deadline_ns = tg_now_ns() + (int64_t)t * 1000000;
             } else {
                 w->mhd_deadline_ns = -1;
+            }
+            /* MHD stops watching the listening socket at its connection
+             * limit, or when accept() fails for want of file descriptors,
+             * and watches it again only at the start of a run after a
+             * connection has closed. Without that next run, a worker whose
+             * last connection just closed would never accept again. */
+            if (w->conn_count < conns_before) {
+                mhd_ready = true;
             }
         }
         if (w->curl_kick) {
