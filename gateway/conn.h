@@ -136,6 +136,8 @@ struct tg_conn {
     bool no_body;
     int upstream_status;
     const char *upstream_error;       /* set by a callback that aborted */
+    bool out_of_memory;               /* an allocation this request needed failed */
+    int socket_errno;                 /* socket() failed for the upstream: errno */
     char curl_error[CURL_ERROR_SIZE];
     int64_t content_length;           /* -1 when the upstream sent none */
     struct tg_header *resp_headers;

@@ -171,14 +171,23 @@ static enum MHD_Result queue_upstream(struct tg_conn *c)
         r = MHD_create_response_from_callback(size, STREAM_BLOCK_BYTES, read_body, c, NULL);
     }
     if (r == NULL) {
-        tg_server_fail(c, 500, "out of memory");
+        c->out_of_memory = true;
+        c->local_close = true;
+        tg_server_fail(c, 503, "out of memory, try again later");
         return queue_local(c);
     }
-    if (tg_headers_apply_response(c, r) < 0) {
+    int hr = tg_headers_apply_response(c, r);
+    if (hr < 0) {
         MHD_destroy_response(r);
         tg_upstream_abort(c);
-        tg_server_fail(c, 502, "upstream %s sent a header tracegate cannot forward",
-                       c->route->upstream_authority);
+        if (hr == -ENOMEM) {
+            c->out_of_memory = true;
+            c->local_close = true;
+            tg_server_fail(c, 503, "out of memory, try again later");
+        } else {
+            tg_server_fail(c, 502, "upstream %s sent a header tracegate cannot forward",
+                           c->route->upstream_authority);
+        }
         return queue_local(c);
     }
     return queue(c, status, r);
@@ -270,6 +279,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     c->target = tg_arena_strndup(&c->arena, uri, c->target_len);
     if (c->target == NULL) {
         c->target_len = 0;
+        c->out_of_memory = true; /* answered in request_begin */
     }
     tg_worker_track(c);
     return c;
@@ -342,6 +352,10 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
         local(c, 503, true, "too many connections, try again later");
         return queue_local(c);
     }
+    if (c->out_of_memory) {
+        local(c, 503, true, "out of memory, try again later");
+        return queue_local(c);
+    }
     MHD_get_connection_values_n(c->mhd, MHD_HEADER_KIND, scan_head, &scan);
     if (scan.bytes > cfg->max_header_bytes) {
         local(c, 431, true, "request header fields too large");
@@ -385,6 +399,10 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
     if (r == TG_EPARSE) {
         local(c, 400, true, "request header tracegate refuses to forward");
         return queue_local(c);
+    } else if (r == -ENOMEM) {
+        /* Closing gives back the connection's memory too. */
+        c->out_of_memory = true;
+        local(c, 503, true, "out of memory, try again later");
     } else if (r < 0) {
         local(c, 500, false, "cannot start the upstream request");
     }
