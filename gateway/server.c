@@ -166,6 +166,20 @@ static enum MHD_Result queue_upstream(struct tg_conn *c)
                                             MHD_RESPMEM_PERSISTENT);
         c->bytes_out = b->wpos - b->rpos;
     } else {
+        /* The stream's buffer is taken before the status line goes out:
+         * once it has, a missing buffer could only cut the response. */
+        struct tg_buf *b = &c->down;
+        if (b->data == NULL) {
+            if ((b->data = tg_worker_buf_get(c->w)) == NULL) {
+                tg_upstream_abort(c);
+                c->out_of_memory = true;
+                c->local_close = true;
+                tg_server_fail(c, 503, "out of memory, try again later");
+                return queue_local(c);
+            }
+            b->cap = TG_BUF_BYTES;
+            b->pooled = true;
+        }
         uint64_t size = c->content_length >= 0 ? (uint64_t)c->content_length
                                                 : MHD_SIZE_UNKNOWN;
         r = MHD_create_response_from_callback(size, STREAM_BLOCK_BYTES, read_body, c, NULL);

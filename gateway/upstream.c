@@ -200,8 +200,9 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
             b->data = tg_arena_alloc(&c->arena, (size_t)c->content_length);
             b->cap = (size_t)c->content_length;
         }
-        if (b->data == NULL) {
-            b->data = tg_worker_buf_get(c->w);
+        if (b->data == NULL && (b->data = tg_worker_buf_get(c->w)) != NULL) {
+            /* Only a real buffer is marked pooled: a NULL given back to the
+             * pool would fail every later request that drew it. */
             b->cap = TG_BUF_BYTES;
             b->pooled = true;
         }
