@@ -10,6 +10,7 @@
  *   p=F         each allocation on a chosen thread fails with probability F
  *   after=N     ... only once N allocations were made on chosen threads
  *   count=K     ... and at most K times in all (0: no limit)
+ *   stop_ms=T   ... and only in the first T ms after the library was loaded
  *   threads=S   chosen threads: those whose name starts with S
  *               ("tg-worker", tracegate's request threads, by default)
  *   from=S      only allocations asked for by code in one object: "exe"
@@ -41,6 +42,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TLS __attribute__((tls_model("initial-exec"))) __thread
@@ -63,6 +65,7 @@ static struct {
     double p;              /* 0: fail every allocation past `after` */
     uint64_t after;
     uint64_t count;        /* 0: unlimited */
+    uint64_t stop_ms;      /* 0: no end */
     char threads[16];
     char from[32];         /* "": any caller */
     uint64_t seed;
@@ -81,11 +84,19 @@ static atomic_int segs_state;   /* 0 none, 1 building, 2 ready */
 static atomic_uint_fast64_t chosen_calls;
 static atomic_uint_fast64_t failures;
 static atomic_bool resolving;
+static uint64_t loaded_ns;
 
 static TLS int thread_kind;       /* 0 unknown, 1 chosen, 2 not (re-checked) */
 static TLS unsigned recheck;
 static TLS uint64_t rng;
 static TLS bool inside;           /* no injection while we are the caller */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static bool in_boot(const void *p)
 {
@@ -161,6 +172,8 @@ static void parse_config(void)
                     cfg.after = read_u64(v);
                 } else if (strcmp(item, "count") == 0) {
                     cfg.count = read_u64(v);
+                } else if (strcmp(item, "stop_ms") == 0) {
+                    cfg.stop_ms = read_u64(v);
                 } else if (strcmp(item, "seed") == 0) {
                     cfg.seed = read_u64(v);
                 } else if (strcmp(item, "threads") == 0) {
@@ -301,6 +314,9 @@ static bool should_fail(void)
     if (inside || !cfg.configured || !chosen_thread()) {
         return false;
     }
+    if (cfg.stop_ms > 0 && now_ns() - loaded_ns > cfg.stop_ms * 1000000ull) {
+        return false;
+    }
     inside = true;   /* backtrace() must not come back in here */
     bool match = caller_matches();
     inside = false;
@@ -430,6 +446,7 @@ __attribute__((constructor)) static void set_up(void)
 {
     void *frames[2];
     inside = true;
+    loaded_ns = now_ns();
     parse_config();
     backtrace(frames, 2);
     inside = false;
@@ -441,10 +458,11 @@ __attribute__((destructor)) static void report(void)
     inside = true;
     int n = snprintf(line, sizeof(line),
                      "malloc_fail: %llu of %llu allocations on chosen threads failed "
-                     "(p=%g after=%llu count=%llu threads=%s from=%s)\n",
+                     "(p=%g after=%llu count=%llu stop_ms=%llu threads=%s from=%s)\n",
                      (unsigned long long)atomic_load(&failures),
                      (unsigned long long)atomic_load(&chosen_calls), cfg.p,
-                     (unsigned long long)cfg.after, (unsigned long long)cfg.count, cfg.threads,
+                     (unsigned long long)cfg.after, (unsigned long long)cfg.count,
+                     (unsigned long long)cfg.stop_ms, cfg.threads,
                      cfg.from[0] != '\0' ? cfg.from : "any");
     if (n > 0 && write(2, line, (size_t)n) < 0) {
         /* nothing to do: stderr is gone */

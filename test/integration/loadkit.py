@@ -105,6 +105,8 @@ class Loadgen(Proc):
         super().__init__(cmd, name)
         self.out = str(out)
         self.reqs = list(reqs)
+        self.duration = float(duration)
+        self.timeout_ms = timeout_ms
         line = self.stdout.wait_for(lambda l: l.startswith('{"start_ns"'), 10, "loadgen start")
         self.start = int(line.split(":")[1].rstrip("}")) / 1e9
         self.summary = None
@@ -116,10 +118,13 @@ class Loadgen(Proc):
         return json.loads(lines[-1]) if lines else {}
 
     def finish(self, timeout=60):
-        """Stop scheduling (SIGTERM), wait for the answers in flight, and
-        return the records."""
+        """Wait for the set duration to end (with duration 0: stop scheduling
+        now, by SIGTERM), then for the answers in flight; return the records."""
         import json
-        if self.alive():
+        if self.duration > 0:
+            left = self.start + self.duration - time.monotonic()
+            self.wait_exit(max(0, left) + self.timeout_ms / 1000.0 + timeout)
+        elif self.alive():
             self.signal(signal.SIGTERM)
         self.wait_exit(timeout)
         line = self.stdout.wait_for(lambda l: l.startswith('{"summary"'), 5, "loadgen summary")
