@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "accesslog.h"
 #include "error.h"
@@ -523,8 +524,19 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 {
     struct tg_conn *c = *con_cls;
 
-    if (c != NULL) {
-        request_finish(c, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    if (c == NULL) {
+        return;
+    }
+    request_finish(c, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+        toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN && c->client_fd >= 0) {
+        /* MHD is closing this connection (a response cut after the upstream
+         * failed, a timeout, a read error). In turbo mode it skips
+         * shutdown(), and it frees the connection only when the socket next
+         * shows an event: a client still waiting for the rest of a cut
+         * response would wait until its idle timeout. Shutting the socket
+         * down tells the client now and wakes MHD to close it. */
+        shutdown(c->client_fd, SHUT_RDWR);
     }
 }
 
