@@ -249,3 +249,50 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     raise AssertionError("no VmRSS for %d" % pid)
+
+
+TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
+              "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT",
+              "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
+
+
+def fd_kinds(pid, listen_port, upstream_ports):
+    """What a process's open descriptors are: {"client": sockets on
+    listen_port (not listening), "upstream": sockets to upstream_ports,
+    "close_wait": TCP sockets whose peer has closed, "listen", "other_socket",
+    "other"} (counts). Read from /proc/PID/fd and /proc/net/tcp{,6}."""
+    inodes = {}
+    for name in ("/proc/%d/net/tcp" % pid, "/proc/%d/net/tcp6" % pid):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    local, remote, state, inode = parts[1], parts[2], parts[3], parts[9]
+                    inodes[inode] = (int(local.rsplit(":", 1)[1], 16),
+                                     int(remote.rsplit(":", 1)[1], 16), TCP_STATES.get(state))
+        except FileNotFoundError:
+            pass
+    out = collections.Counter()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if not target.startswith("socket:["):
+            out["other"] += 1
+            continue
+        tcp = inodes.get(target[8:-1])
+        if tcp is None:
+            out["other_socket"] += 1
+        elif tcp[2] == "LISTEN":
+            out["listen"] += 1
+        elif tcp[2] == "CLOSE_WAIT":
+            out["close_wait"] += 1
+        elif tcp[0] == listen_port:
+            out["client"] += 1
+        elif tcp[1] in upstream_ports:
+            out["upstream"] += 1
+        else:
+            out["other_socket"] += 1
+    return dict(out)
