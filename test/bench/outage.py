@@ -31,6 +31,7 @@ and exits 1 if a check failed. Every process it starts is stopped by PID.
 
 import argparse
 import json
+import shutil
 import signal
 import sys
 import tempfile
@@ -159,6 +160,30 @@ def main():
         rss_down = max(rss_down_first, rss_down_second)
         rss_after = max(s[1] for s in samples if s[0] >= t_up)
         fds = [s[2] for s in samples]
+        # Seconds where requests were slow, and how busy the machine and
+        # tracegate were then: a shared machine can stall everything.
+        per_s = {}
+        for r in recs:
+            per_s.setdefault(int(r.due - lg.start), []).append(r.latency_ms)
+        slow = sorted(k for k, v in per_s.items() if max(v) > 100)
+        busy = {}
+        for a_, b_ in zip(samples, samples[1:]):
+            busy[int(a_[0] - lg.start)] = (ProcSampler.busy_share(a_, b_),
+                                           ProcSampler.cpu_share(a_, b_))
+        def share(secs, i):
+            vals = [busy[k][i] for k in secs if k in busy]
+            return sum(vals) / len(vals) if vals else None
+        calm = [k for k in per_s if k not in slow]
+        stalls = {"slow_seconds": slow, "machine_busy_slow": share(slow, 0),
+                  "machine_busy_calm": share(calm, 0), "tracegate_cpu_slow": share(slow, 1),
+                  "tracegate_cpu_calm": share(calm, 1)}
+        result["stalls"] = stalls
+        phase_cpu = {}
+        for name, t0, t1 in (("before", t_warm, t_down), ("down", t_down, t_up),
+                             ("after", t_up, t_end)):
+            secs = [k for k in busy if t0 <= lg.start + k < t1]
+            phase_cpu[name] = (share(secs, 0), share(secs, 1))
+        result["phase_cpu"] = phase_cpu
         bound_kib = (a.queue + 2 * batch) * SPAN_BYTES_BOUND // 1024
         result.update({
             "achieved_rps": lg.summary["achieved_rps"],
@@ -227,16 +252,26 @@ def main():
         checks.check(True, "export resumed: %d spans made after the return arrived within "
                            "%.1f s" % (a.queue + batch, resumed_after_s))
 
+        if slow:
+            print("info - %d seconds had a request slower than 100 ms (%s); the machine was "
+                  "%.0f %% busy in them against %.0f %% in the others, tracegate used %.2f "
+                  "CPU-s/s in them against %.2f" % (
+                      len(slow), ", ".join(str(k) for k in slow[:40]),
+                      100 * (stalls["machine_busy_slow"] or 0),
+                      100 * (stalls["machine_busy_calm"] or 0),
+                      stalls["tracegate_cpu_slow"] or 0, stalls["tracegate_cpu_calm"] or 0))
         print()
-        print("| phase | requests | req/s | p50 ms | p99 ms | max ms | failed | RSS max KiB |")
-        print("|---|---|---|---|---|---|---|---|")
-        for name, st, rss in (("before", before, rss_before), ("collector down", during_st,
-                                                                 rss_down),
-                              ("after", after, rss_after)):
-            print("| %s | %d | %s | %.2f | %.2f | %.1f | %d | %d |"
+        print("| phase | requests | req/s | p50 ms | p99 ms | max ms | failed | RSS max KiB "
+              "| tracegate CPU-s/s | machine busy |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for name, st, rss, cpu in (("before", before, rss_before, phase_cpu["before"]),
+                                   ("collector down", during_st, rss_down, phase_cpu["down"]),
+                                   ("after", after, rss_after, phase_cpu["after"])):
+            print("| %s | %d | %s | %.2f | %.2f | %.1f | %d | %d | %.2f | %.0f %% |"
                   % (name, st["count"], st["rate"], st["p50_ms"], st["p99_ms"], st["max_ms"],
                      st["count"] - st["ok"] + sum(v for k, v in st["statuses"].items()
-                                                   if k != 200), rss))
+                                                   if k != 200), rss, cpu[1] or 0,
+                     100 * (cpu[0] or 0)))
         print("\ntotals: %s\nreceiver: %s" % (json.dumps(totals), json.dumps(rx_stats)))
     except Exception as e:  # a check that could not run is a failed check
         checks.check(False, "outage run: %s: %s" % (type(e).__name__, e))
@@ -245,6 +280,7 @@ def main():
             p.stop(grace=10)
         if a.json:
             Path(a.json).write_text(json.dumps(result, indent=2, default=str))
+        shutil.rmtree(work, ignore_errors=True)
     print("# %d passed, %d failed" % (checks.passed, checks.failed))
     return 1 if checks.failed else 0
 

@@ -133,9 +133,23 @@ class Loadgen(Proc):
         return read_records(self.out)
 
 
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu():
+    """(busy, total) clock ticks of the whole machine so far, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle + iowait
+    return sum(v) - idle, sum(v)
+
+
 class ProcSampler:
     """Samples a process every interval seconds on a thread: (time.monotonic(),
-    VmRSS KiB, open fds, threads) from /proc/PID. Stops when the process is gone."""
+    VmRSS KiB, open fds, threads, CPU seconds used so far, (machine busy,
+    total) ticks) from /proc. Stops when the process is gone. busy_share()
+    turns two samples into the machine's busy share between them, so a stall
+    can be told from a machine that other work kept busy."""
 
     def __init__(self, pid, interval=1.0):
         self.pid = pid
@@ -153,7 +167,10 @@ class ProcSampler:
                 elif line.startswith("Threads:"):
                     threads = int(line.split()[1])
         fds = len(os.listdir("/proc/%d/fd" % self.pid))
-        return (time.monotonic(), rss, fds, threads)
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / HZ  # utime + stime
+        return (time.monotonic(), rss, fds, threads, cpu, machine_cpu())
 
     def _run(self):
         next_at = time.monotonic()
@@ -167,6 +184,18 @@ class ProcSampler:
 
     def between(self, t0, t1):
         return [s for s in self.samples if t0 <= s[0] < t1]
+
+    @staticmethod
+    def busy_share(a, b):
+        """The machine's busy share (0..1, all CPUs) between samples a and b."""
+        busy = b[5][0] - a[5][0]
+        total = b[5][1] - a[5][1]
+        return busy / total if total > 0 else 0.0
+
+    @staticmethod
+    def cpu_share(a, b):
+        """CPU seconds the process used per second between samples a and b."""
+        return (b[4] - a[4]) / (b[0] - a[0]) if b[0] > a[0] else 0.0
 
     def __enter__(self):
         self._thread.start()

@@ -44,6 +44,7 @@ failed. Every process it starts is stopped by its PID.
 import argparse
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -320,6 +321,7 @@ def main():
             p.stop(grace=10)
         if a.json:
             Path(a.json).write_text(json.dumps(result, indent=1, default=str))
+        shutil.rmtree(work, ignore_errors=True)
     print("# %d passed, %d failed" % (checks.passed, checks.failed))
     return 1 if checks.failed else 0
 
