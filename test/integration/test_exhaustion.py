@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import TRACEGATE_BIN, Tracegate, free_port, require_binary, wait_until
+from conftest import (TRACEGATE_BIN, Tracegate, free_port, report_sanitizer_output,
+                      require_binary, wait_until)
 from loadkit import MALLOC_FAIL_LIB, Loadgen, Nginx
 from rawhttp import Conn, Cut, request
 
@@ -45,6 +46,10 @@ def spawn(tmp_path):
             died.append("tracegate (pid %d) exited on its own with %r; stderr: %r"
                         % (tg.pid, rc, tg.stderr.lines()[-20:]))
         tg.stop(grace=5.0)
+        # Reports at exit (leaks) come after stop(): the whole stderr is read.
+        found = report_sanitizer_output("tracegate", tg.pid, tg.stderr.lines())
+        if found:
+            died.append(found)
     if died:
         pytest.fail("; ".join(died), pytrace=False)
 
