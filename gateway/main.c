@@ -44,17 +44,17 @@ static void raise_fd_limit(const struct tg_config *cfg)
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    /* A proxied connection holds two descriptors (client, upstream). Past
-     * the limit, new clients wait in the listen backlog and upstream
-     * connects are answered 503 until descriptors free up: say so now. */
-    uint64_t need = 2 * cfg->max_connections + 64;
+    /* Each client connection holds a descriptor, and one more for its
+     * upstream while it is proxied. Past the limit new clients wait in the
+     * listen backlog and upstream connects are answered 503 until
+     * descriptors free up: say so now if max_connections cannot fit. */
+    uint64_t need = cfg->max_connections + 64;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         rl.rlim_cur < need) {
-        fprintf(stderr, "tracegate: warning: the open file limit (%llu) is below what "
-                        "max_connections %llu needs (about %llu); raise it (ulimit -n) or lower "
+        fprintf(stderr, "tracegate: warning: the open file limit (%llu) is below "
+                        "max_connections (%llu) + 64; raise it (ulimit -n) or lower "
                         "max_connections\n",
-                (unsigned long long)rl.rlim_cur, (unsigned long long)cfg->max_connections,
-                (unsigned long long)need);
+                (unsigned long long)rl.rlim_cur, (unsigned long long)cfg->max_connections);
     }
 }
 
