@@ -127,6 +127,7 @@ struct tg_conn {
     /* upstream response: curl write callback -> down -> content reader */
     bool in_multi;
     bool retried;                     /* sent again on a fresh connection */
+    int upstream_local_port;          /* of the TCP connection the transfer uses, 0 if none */
     bool headers_done;
     bool upstream_done;
     bool upstream_failed;             /* transfer ended in an error */

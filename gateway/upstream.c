@@ -14,6 +14,8 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud);
 static size_t on_body(char *ptr, size_t size, size_t n, void *ud);
 static size_t on_read(char *buf, size_t size, size_t n, void *ud);
 static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port);
 
 /* Options that are the same for every transfer of this worker. */
 static CURL *easy_create(struct tg_conn *c)
@@ -27,6 +29,7 @@ static CURL *easy_create(struct tg_conn *c)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     /* No proxy lookups in the environment for every request. */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -85,6 +88,7 @@ int tg_upstream_start(struct tg_conn *c)
         curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
         curl_easy_setopt(c->easy, CURLOPT_READDATA, c);
         curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETDATA, c);
+        curl_easy_setopt(c->easy, CURLOPT_PREREQDATA, c);
     }
     char *url = build_url(c);
     if (url == NULL) {
@@ -144,6 +148,18 @@ static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_
         c->socket_errno = errno;
     }
     return fd;
+}
+
+/* The connection is chosen (new or from the pool) and the request is about
+ * to go out: note which one, by its local port, so the worker can tell its
+ * socket from an idle pooled one (tg_worker_socket_in_use). */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port)
+{
+    struct tg_conn *c = ud;
+
+    c->upstream_local_port = local_port;
+    return CURL_PREREQFUNC_OK;
 }
 
 static void fail_invalid(struct tg_conn *c, int err)
