@@ -127,6 +127,7 @@ struct tg_conn {
     /* upstream response: curl write callback -> down -> content reader */
     bool in_multi;
     bool retried;                     /* sent again on a fresh connection */
+    int upstream_local_port;          /* of the TCP connection the transfer uses, 0 if none */
     bool headers_done;
     bool upstream_done;
     bool upstream_failed;             /* transfer ended in an error */
@@ -136,6 +137,8 @@ struct tg_conn {
     bool no_body;
     int upstream_status;
     const char *upstream_error;       /* set by a callback that aborted */
+    bool out_of_memory;               /* an allocation this request needed failed */
+    int socket_errno;                 /* socket() failed for the upstream: errno */
     char curl_error[CURL_ERROR_SIZE];
     int64_t content_length;           /* -1 when the upstream sent none */
     struct tg_header *resp_headers;

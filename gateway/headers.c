@@ -550,7 +550,7 @@ int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t le
          * as a C string. */
         char *v = tg_arena_alloc(&c->arena, h->value_len + 1 + (len - i) + 1);
         if (v == NULL) {
-            return TG_ETOOBIG;
+            return c->arena.out_of_memory ? -ENOMEM : TG_ETOOBIG;
         }
         memcpy(v, h->value, h->value_len);
         v[h->value_len] = ' ';
@@ -592,7 +592,7 @@ int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t le
     struct tg_header *h = tg_arena_alloc(&c->arena, sizeof(*h));
     char *copy = tg_arena_alloc(&c->arena, nlen + vlen + 2);
     if (h == NULL || copy == NULL) {
-        return TG_ETOOBIG;
+        return c->arena.out_of_memory ? -ENOMEM : TG_ETOOBIG;
     }
     memcpy(copy, line, nlen);
     copy[nlen] = '\0';
@@ -623,11 +623,14 @@ int tg_headers_apply_response(const struct tg_conn *c, struct MHD_Response *r)
             continue;
         }
         if (MHD_add_response_header(r, h->name, h->value) != MHD_YES) {
-            return -EINVAL;
+            /* Names and values were checked on the way in; of what is
+             * left, MHD 0.9.75 refuses only an empty value. Anything else
+             * is its allocation failing. */
+            return h->value_len == 0 ? -EINVAL : -ENOMEM;
         }
     }
     if (MHD_add_response_header(r, "Via", TG_VIA_VALUE) != MHD_YES) {
-        return -EINVAL;
+        return -ENOMEM;
     }
     return 0;
 }

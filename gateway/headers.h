@@ -114,13 +114,15 @@ int tg_headers_build_request(struct tg_conn *c, struct curl_slist **out);
  * Take one header line as curl delivers it ("Name: value\r\n", status lines,
  * the blank line). Returns 1 at the end of the final (non-1xx) header block,
  * 0 to continue, or TG_EPARSE / TG_ETOOBIG for an invalid or oversized
- * upstream header (the caller then answers 502).
+ * upstream header (the caller then answers 502), or -ENOMEM when the request
+ * arena could not get memory (503).
  */
 int tg_headers_take_response_line(struct tg_conn *c, const char *line, size_t len);
 
 /* Copy the stored upstream headers onto an MHD response, filtered. Returns
- * 0, or -EINVAL if MHD refuses one or Connection names more options than
- * tracegate can remove. */
+ * 0, -EINVAL if MHD refuses one (an empty value) or Connection names more
+ * options than tracegate can remove, or -ENOMEM when MHD could not
+ * allocate. */
 int tg_headers_apply_response(const struct tg_conn *c, struct MHD_Response *r);
 
 #endif

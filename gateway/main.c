@@ -36,13 +36,25 @@ static void print_diag(const struct tg_diag *d)
 }
 
 /* Client and upstream sockets both count against the fd limit. */
-static void raise_fd_limit(void)
+static void raise_fd_limit(const struct tg_config *cfg)
 {
     struct rlimit rl;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    /* Each client connection holds a descriptor, and one more for its
+     * upstream while it is proxied. Past the limit new clients wait in the
+     * listen backlog and upstream connects are answered 503 until
+     * descriptors free up: say so now if max_connections cannot fit. */
+    uint64_t need = cfg->max_connections + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < need) {
+        fprintf(stderr, "tracegate: warning: the open file limit (%llu) is below "
+                        "max_connections (%llu) + 64; raise it (ulimit -n) or lower "
+                        "max_connections\n",
+                (unsigned long long)rl.rlim_cur, (unsigned long long)cfg->max_connections);
     }
 }
 
@@ -248,7 +260,7 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    raise_fd_limit();
+    raise_fd_limit(cfg);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "tracegate: curl_global_init failed\n");
         tg_config_destroy(cfg);

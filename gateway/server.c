@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "accesslog.h"
 #include "error.h"
@@ -166,19 +167,42 @@ static enum MHD_Result queue_upstream(struct tg_conn *c)
                                             MHD_RESPMEM_PERSISTENT);
         c->bytes_out = b->wpos - b->rpos;
     } else {
+        /* The stream's buffer is taken before the status line goes out:
+         * once it has, a missing buffer could only cut the response. */
+        struct tg_buf *b = &c->down;
+        if (b->data == NULL) {
+            if ((b->data = tg_worker_buf_get(c->w)) == NULL) {
+                tg_upstream_abort(c);
+                c->out_of_memory = true;
+                c->local_close = true;
+                tg_server_fail(c, 503, "out of memory, try again later");
+                return queue_local(c);
+            }
+            b->cap = TG_BUF_BYTES;
+            b->pooled = true;
+        }
         uint64_t size = c->content_length >= 0 ? (uint64_t)c->content_length
                                                 : MHD_SIZE_UNKNOWN;
         r = MHD_create_response_from_callback(size, STREAM_BLOCK_BYTES, read_body, c, NULL);
     }
     if (r == NULL) {
-        tg_server_fail(c, 500, "out of memory");
+        c->out_of_memory = true;
+        c->local_close = true;
+        tg_server_fail(c, 503, "out of memory, try again later");
         return queue_local(c);
     }
-    if (tg_headers_apply_response(c, r) < 0) {
+    int hr = tg_headers_apply_response(c, r);
+    if (hr < 0) {
         MHD_destroy_response(r);
         tg_upstream_abort(c);
-        tg_server_fail(c, 502, "upstream %s sent a header tracegate cannot forward",
-                       c->route->upstream_authority);
+        if (hr == -ENOMEM) {
+            c->out_of_memory = true;
+            c->local_close = true;
+            tg_server_fail(c, 503, "out of memory, try again later");
+        } else {
+            tg_server_fail(c, 502, "upstream %s sent a header tracegate cannot forward",
+                           c->route->upstream_authority);
+        }
         return queue_local(c);
     }
     return queue(c, status, r);
@@ -270,6 +294,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *mc)
     c->target = tg_arena_strndup(&c->arena, uri, c->target_len);
     if (c->target == NULL) {
         c->target_len = 0;
+        c->out_of_memory = true; /* answered in request_begin */
     }
     tg_worker_track(c);
     return c;
@@ -342,6 +367,10 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
         local(c, 503, true, "too many connections, try again later");
         return queue_local(c);
     }
+    if (c->out_of_memory) {
+        local(c, 503, true, "out of memory, try again later");
+        return queue_local(c);
+    }
     MHD_get_connection_values_n(c->mhd, MHD_HEADER_KIND, scan_head, &scan);
     if (scan.bytes > cfg->max_header_bytes) {
         local(c, 431, true, "request header fields too large");
@@ -385,6 +414,10 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
     if (r == TG_EPARSE) {
         local(c, 400, true, "request header tracegate refuses to forward");
         return queue_local(c);
+    } else if (r == -ENOMEM) {
+        /* Closing gives back the connection's memory too. */
+        c->out_of_memory = true;
+        local(c, 503, true, "out of memory, try again later");
     } else if (r < 0) {
         local(c, 500, false, "cannot start the upstream request");
     }
@@ -491,8 +524,19 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
 {
     struct tg_conn *c = *con_cls;
 
-    if (c != NULL) {
-        request_finish(c, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    if (c == NULL) {
+        return;
+    }
+    request_finish(c, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+        toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN && c->client_fd >= 0) {
+        /* MHD is closing this connection (a response cut after the upstream
+         * failed, a timeout, a read error). In turbo mode it skips
+         * shutdown(), and it frees the connection only when the socket next
+         * shows an event: a client still waiting for the rest of a cut
+         * response would wait until its idle timeout. Shutting the socket
+         * down tells the client now and wakes MHD to close it. */
+        shutdown(c->client_fd, SHUT_RDWR);
     }
 }
 

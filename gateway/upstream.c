@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "error.h"
 #include "headers.h"
@@ -12,6 +13,9 @@
 static size_t on_header(char *line, size_t size, size_t n, void *ud);
 static size_t on_body(char *ptr, size_t size, size_t n, void *ud);
 static size_t on_read(char *buf, size_t size, size_t n, void *ud);
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a);
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port);
 
 /* Options that are the same for every transfer of this worker. */
 static CURL *easy_create(struct tg_conn *c)
@@ -24,6 +28,8 @@ static CURL *easy_create(struct tg_conn *c)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     /* No proxy lookups in the environment for every request. */
     curl_easy_setopt(e, CURLOPT_PROXY, "");
@@ -81,6 +87,8 @@ int tg_upstream_start(struct tg_conn *c)
         curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, c);
         curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
         curl_easy_setopt(c->easy, CURLOPT_READDATA, c);
+        curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETDATA, c);
+        curl_easy_setopt(c->easy, CURLOPT_PREREQDATA, c);
     }
     char *url = build_url(c);
     if (url == NULL) {
@@ -129,8 +137,38 @@ int tg_upstream_start(struct tg_conn *c)
 
 /* ---- curl callbacks ------------------------------------------------------ */
 
+/* curl's own socket() call, keeping its errno: when it is EMFILE the
+ * upstream is not at fault and the client should hear "try later". */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct tg_conn *c = ud;
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+
+    if (fd == CURL_SOCKET_BAD) {
+        c->socket_errno = errno;
+    }
+    return fd;
+}
+
+/* The connection is chosen (new or from the pool) and the request is about
+ * to go out: note which one, by its local port, so the worker can tell its
+ * socket from an idle pooled one (tg_worker_socket_in_use). */
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port)
+{
+    struct tg_conn *c = ud;
+
+    c->upstream_local_port = local_port;
+    return CURL_PREREQFUNC_OK;
+}
+
 static void fail_invalid(struct tg_conn *c, int err)
 {
+    if (err == -ENOMEM) {
+        c->out_of_memory = true;
+        c->upstream_error = "out of memory for the response headers";
+        return;
+    }
     c->upstream_error = err == TG_ETOOBIG ? "upstream response headers are too large"
                                           : "upstream sent an invalid response header";
 }
@@ -178,12 +216,14 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
             b->data = tg_arena_alloc(&c->arena, (size_t)c->content_length);
             b->cap = (size_t)c->content_length;
         }
-        if (b->data == NULL) {
-            b->data = tg_worker_buf_get(c->w);
+        if (b->data == NULL && (b->data = tg_worker_buf_get(c->w)) != NULL) {
+            /* Only a real buffer is marked pooled: a NULL given back to the
+             * pool would fail every later request that drew it. */
             b->cap = TG_BUF_BYTES;
             b->pooled = true;
         }
         if (b->data == NULL) {
+            c->out_of_memory = true;
             c->upstream_error = "out of memory for the response body";
             return 0;
         }
@@ -238,6 +278,12 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
 /* The semantic-convention error.type of a failed transfer. */
 static const char *error_type(const struct tg_conn *c, CURLcode rc)
 {
+    if (c->out_of_memory || rc == CURLE_OUT_OF_MEMORY) {
+        return "out_of_memory";
+    }
+    if (c->socket_errno == EMFILE || c->socket_errno == ENFILE) {
+        return "too_many_open_files";
+    }
     if (c->upstream_error != NULL) {
         return "invalid_response";
     }
@@ -268,8 +314,21 @@ static void describe_failure(struct tg_conn *c, CURLcode rc)
     const struct tg_route_conf *r = c->route;
 
     c->error_type = error_type(c, rc);
+    if (c->out_of_memory || rc == CURLE_OUT_OF_MEMORY) {
+        /* tracegate's trouble, not the upstream's: try again later. */
+        c->local_close = true;
+        tg_server_fail(c, 503, "%s", c->upstream_error != NULL ? c->upstream_error
+                                                               : "out of memory, try again later");
+        return;
+    }
     if (c->upstream_error != NULL) {
         tg_server_fail(c, 502, "%s", c->upstream_error);
+        return;
+    }
+    if (c->socket_errno == EMFILE || c->socket_errno == ENFILE) {
+        /* Out of file descriptors: closing this connection gives one back. */
+        c->local_close = true;
+        tg_server_fail(c, 503, "too many open connections, try again later");
         return;
     }
     switch (rc) {

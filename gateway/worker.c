@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -87,7 +88,7 @@ struct tg_worker {
     uint32_t *fd_events;
     uint8_t *fd_registered;
     uint8_t *fd_wanted;
-    uint8_t *fd_busy;           /* a transfer runs on it (maybe paused) */
+    CURL **fd_owner;            /* the transfer running on it (maybe paused), or NULL */
     struct tg_conn **client_watch;
 
     struct tg_conn *head_first; /* waiting for a request head, oldest first */
@@ -452,7 +453,7 @@ static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void
                       ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
     if ((size_t)fd < w->fd_cap) {
         w->fd_wanted[fd] = 1;
-        w->fd_busy[fd] = 1;
+        w->fd_owner[fd] = e;
         if (w->fd_registered[fd] && w->fd_events[fd] == events) {
             return 0;
         }
@@ -483,8 +484,8 @@ static int on_curl_close(void *clientp, curl_socket_t fd)
     if ((size_t)fd < w->fd_cap) {
         w->fd_registered[fd] = 0;
         w->fd_wanted[fd] = 0;
-        w->fd_busy[fd] = 0;
         w->fd_events[fd] = 0;
+        w->fd_owner[fd] = NULL;
     }
     return close(fd); /* also leaves the epoll set */
 }
@@ -493,9 +494,12 @@ void tg_worker_transfer_ended(struct tg_worker *w, CURL *e)
 {
     curl_socket_t fd = CURL_SOCKET_BAD;
 
+    /* curl finds e's last connection by its id, even when another transfer
+     * has taken it from the pool since (within the curl call that finished
+     * e, before its message is read): only e's own claim is dropped. */
     if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd >= 0 &&
-        (size_t)fd < w->fd_cap) {
-        w->fd_busy[fd] = 0;
+        (size_t)fd < w->fd_cap && w->fd_owner[fd] == e) {
+        w->fd_owner[fd] = NULL;
     }
 }
 
@@ -559,12 +563,45 @@ static void retire_idle_socket(int fd)
     close(sv[0]);
 }
 
+/*
+ * Does a transfer of this worker run on fd? curl's socket callback does not
+ * always tell: interest is reported per socket, not per transfer, so a
+ * transfer that takes a connection from the pool may not be announced
+ * before the connection's answer arrives. Each transfer notes the local
+ * port of its connection before its request goes out (upstream.c), and
+ * that is compared here. A socket that is not TCP cannot be told apart and
+ * counts as in use.
+ */
+static bool socket_in_use(struct tg_worker *w, int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    int port;
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+        return true;
+    }
+    if (ss.ss_family == AF_INET) {
+        port = ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        port = ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
+    } else {
+        return true;
+    }
+    for (struct tg_conn *c = w->active; c != NULL; c = c->next) {
+        if (c->in_multi && c->upstream_local_port == port) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void curl_event(struct tg_worker *w, int fd, uint32_t events)
 {
     int running;
 
     if ((size_t)fd < w->fd_cap && !w->fd_wanted[fd]) {
-        if (w->fd_busy[fd]) {
+        if (w->fd_owner[fd] != NULL || socket_in_use(w, fd)) {
             /* A paused transfer's socket: stop watching until curl asks
              * for it again on unpause. */
             epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -588,6 +625,7 @@ static void run_mhd_and_curl(struct tg_worker *w, bool mhd_ready)
 {
     for (int round = 0; round < INNER_ROUNDS; round++) {
         if (mhd_ready || w->resume_pending) {
+            size_t conns_before = w->conn_count;
             mhd_ready = false;
             w->resume_pending = false;
             MHD_run(w->mhd);
@@ -597,6 +635,14 @@ static void run_mhd_and_curl(struct tg_worker *w, bool mhd_ready)
                 w->mhd_deadline_ns = tg_now_ns() + (int64_t)t * 1000000;
             } else {
                 w->mhd_deadline_ns = -1;
+            }
+            /* MHD stops watching the listening socket at its connection
+             * limit, or when accept() fails for want of file descriptors,
+             * and watches it again only at the start of a run after a
+             * connection has closed. Without that next run, a worker whose
+             * last connection just closed would never accept again. */
+            if (w->conn_count < conns_before) {
+                mhd_ready = true;
             }
         }
         if (w->curl_kick) {
@@ -674,7 +720,12 @@ static void *worker_main(void *arg)
 {
     struct tg_worker *w = arg;
     struct epoll_event evs[MAX_EVENTS];
+    char name[16];
 
+    /* Named before anything else runs here, so tools that pick threads by
+     * name (top -H, gdb, test/fault/malloc_fail.c) see it from the start. */
+    snprintf(name, sizeof(name), "tg-worker-%d", w->id);
+    pthread_setname_np(pthread_self(), name);
     w->next_tick_ns = tg_now_ns() + TICK_NS;
     for (;;) {
         int64_t now = tg_now_ns();
@@ -788,10 +839,10 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
     w->fd_events = calloc(w->fd_cap, sizeof(*w->fd_events));
     w->fd_registered = calloc(w->fd_cap, 1);
     w->fd_wanted = calloc(w->fd_cap, 1);
-    w->fd_busy = calloc(w->fd_cap, 1);
+    w->fd_owner = calloc(w->fd_cap, sizeof(*w->fd_owner));
     w->client_watch = calloc(w->fd_cap, sizeof(*w->client_watch));
     if (w->conf == NULL || w->fd_events == NULL || w->fd_registered == NULL ||
-        w->fd_wanted == NULL || w->fd_busy == NULL ||
+        w->fd_wanted == NULL || w->fd_owner == NULL ||
         w->client_watch == NULL) {
         goto fail;
     }
@@ -903,7 +954,7 @@ void tg_worker_destroy(struct tg_worker *w)
     free(w->fd_events);
     free(w->fd_registered);
     free(w->fd_wanted);
-    free(w->fd_busy);
+    free(w->fd_owner);
     free(w->client_watch);
     while (w->conf != NULL) {
         conf_use_drop(w, w->conf);

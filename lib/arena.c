@@ -25,6 +25,7 @@ void tg_arena_init(struct tg_arena *a, char *first, size_t first_cap,
     a->heap = NULL;
     a->heap_bytes = 0;
     a->limit_bytes = limit_bytes;
+    a->out_of_memory = false;
 }
 
 void *tg_arena_alloc(struct tg_arena *a, size_t n)
@@ -50,6 +51,7 @@ void *tg_arena_alloc(struct tg_arena *a, size_t n)
     }
     struct tg_arena_block *b = malloc(sizeof(*b) + cap);
     if (b == NULL) {
+        a->out_of_memory = true;
         return NULL;
     }
     b->next = a->heap;
@@ -87,6 +89,7 @@ void tg_arena_reset(struct tg_arena *a)
     a->cur = a->first;
     a->cur_len = 0;
     a->cur_cap = a->first_cap;
+    a->out_of_memory = false;
 }
 
 void tg_arena_fini(struct tg_arena *a)

@@ -10,6 +10,7 @@
 #ifndef TG_ARENA_H
 #define TG_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct tg_arena_block;
@@ -23,6 +24,7 @@ struct tg_arena {
     struct tg_arena_block *heap;  /* heap blocks, newest first */
     size_t heap_bytes;            /* bytes held in heap blocks */
     size_t limit_bytes;           /* cap on heap_bytes */
+    bool out_of_memory;           /* malloc failed (not the limit); see reset */
 };
 
 /* Use first[0..first_cap) as the first block; heap blocks may add up to
@@ -31,13 +33,15 @@ void tg_arena_init(struct tg_arena *a, char *first, size_t first_cap,
                    size_t limit_bytes);
 
 /* Return n bytes aligned for any scalar, or NULL when the limit would be
- * exceeded or malloc fails. */
+ * exceeded or malloc fails; a malloc failure also sets out_of_memory, so a
+ * caller can answer "try later" rather than "too large". */
 void *tg_arena_alloc(struct tg_arena *a, size_t n);
 
 /* Copy s[0..len) and add a NUL; NULL as for tg_arena_alloc. */
 char *tg_arena_strndup(struct tg_arena *a, const char *s, size_t len);
 
-/* Free heap blocks and make the whole first block available again. */
+/* Free heap blocks and make the whole first block available again; clears
+ * out_of_memory. */
 void tg_arena_reset(struct tg_arena *a);
 
 /* Same as reset; the arena must be initialised again before reuse. */

@@ -1,0 +1,254 @@
+"""Resource exhaustion: the open file limit, max_connections and failing
+allocations, each under load. tracegate must answer (200, or 503 and close),
+leave clients it cannot take yet waiting in the listen backlog, never cut a
+response it has begun or crash, and serve normally once the pressure is gone.
+"""
+
+import os
+import selectors
+import signal
+import socket
+import time
+
+import pytest
+
+from conftest import (TRACEGATE_BIN, Tracegate, free_port, report_sanitizer_output,
+                      require_binary, wait_until)
+from loadkit import MALLOC_FAIL_LIB, Loadgen, Nginx
+from rawhttp import Conn, Cut, request
+
+SMALL = b"ok\n"
+BIG = bytes(range(256)) * 4096  # 1 MiB
+
+
+@pytest.fixture
+def spawn(tmp_path):
+    """spawn(cmd_prefix, *args, env=None) -> a ready Tracegate started as
+    cmd_prefix + [tracegate, --listen ..., *args]; stopped by PID at the end.
+    One that died on its own fails the test."""
+    require_binary()
+    procs = []
+
+    def start(prefix, *args, env=None):
+        port = free_port()
+        cmd = list(prefix) + [TRACEGATE_BIN, "--listen", "127.0.0.1:%d" % port]
+        cmd += [str(a) for a in args]
+        tg = Tracegate(cmd, port, env=env)
+        procs.append(tg)
+        tg.wait_ready()
+        return tg
+
+    yield start
+    died = []
+    for tg in procs:
+        rc = tg.popen.poll()
+        if rc is not None and not tg.expect_exit:
+            died.append("tracegate (pid %d) exited on its own with %r; stderr: %r"
+                        % (tg.pid, rc, tg.stderr.lines()[-20:]))
+        tg.stop(grace=5.0)
+        # Reports at exit (leaks) come after stop(): the whole stderr is read.
+        found = report_sanitizer_output("tracegate", tg.pid, tg.stderr.lines())
+        if found:
+            died.append(found)
+    if died:
+        pytest.fail("; ".join(died), pytrace=False)
+
+
+@pytest.fixture
+def nginx(tmp_path):
+    ng = Nginx(tmp_path / "nginx", {"small": SMALL, "big": BIG})
+    yield ng
+    ng.stop()
+
+
+def open_with_requests(port, n, path="/small"):
+    """n connections, each sending one request at once; non-blocking sockets."""
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+        s.setblocking(False)
+        socks.append(s)
+    return socks
+
+
+def collect(socks, seconds):
+    """What each socket got within `seconds`: its first bytes, b"" for a
+    close, "reset", or None (nothing: still waiting)."""
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    got = {}
+    deadline = time.monotonic() + seconds
+    while len(got) < len(socks) and time.monotonic() < deadline:
+        for key, _ in sel.select(0.1):
+            s = key.fileobj
+            try:
+                got[s] = s.recv(65536)
+            except ConnectionResetError:
+                got[s] = "reset"
+            sel.unregister(s)
+    sel.close()
+    return {s: got.get(s) for s in socks}
+
+
+def status_of(data):
+    if data is None or data == "reset" or data == b"":
+        return data
+    return int(data.split(b" ", 2)[1])
+
+
+def test_fd_limit_answers_or_waits_then_recovers(spawn, nginx):
+    """64 descriptors, 150 clients: each is answered 200, or 503 with
+    Connection: close when no descriptor is left for the upstream, or waits in
+    the listen backlog; closing the answered ones lets the waiting ones in,
+    and afterwards every new client is served."""
+    tg = spawn(["prlimit", "--nofile=64:64"], "--upstream", nginx.url, "--workers", "1",
+               "--access-log", "off")
+    assert any("open file limit (64)" in l for l in tg.stderr.lines()), "no startup warning"
+    socks = open_with_requests(tg.port, 150)
+    try:
+        first = collect(socks, 3)
+        statuses = [status_of(d) for d in first.values()]
+        assert set(statuses) <= {200, 503, None}, statuses  # no reset, no close without answer
+        assert statuses.count(None) > 0, "every client got in: the limit was not reached"
+        for s, d in first.items():
+            if status_of(d) == 503:
+                assert b"Connection: close" in d and b"try again later" in d, d
+        assert tg.alive()
+        # Answered clients leave, which lets waiting ones in, and so on
+        # until every client has had its answer.
+        waiting = [s for s, d in first.items() if d is None]
+        later = []
+        deadline = time.monotonic() + 30
+        while waiting and time.monotonic() < deadline:
+            for s in socks:
+                if s not in waiting:
+                    s.close()
+            got = collect(waiting, 1)
+            later += [status_of(d) for d in got.values() if d is not None]
+            waiting = [s for s, d in got.items() if d is None]
+        assert not waiting, "%d clients never got in" % len(waiting)
+        assert set(later) <= {200, 503}, later
+        assert later.count(200) > 0
+    finally:
+        for s in socks:
+            s.close()
+    # Everyone gone: new clients are served as before.
+    for _ in range(20):
+        assert request(tg.port, "GET", "/small").status == 200
+    tg.expect_exit = True
+    tg.signal(signal.SIGTERM)
+    assert tg.wait_exit(10) == 0
+
+
+def test_connection_limit_under_load(spawn, nginx, tmp_path):
+    """Steady load on a few connections while idle clients fill max_connections:
+    the loaded connections keep being served, a connection past the limit gets
+    503 and is closed, and once the idle clients leave new ones are served."""
+    tg = spawn([], "--upstream", nginx.url, "--workers", "1", "--access-log", "off",
+               "--config", write_config(tmp_path, {"max_connections": 40}))
+    lg = Loadgen(tg.port, rate=300, conns=8, reqs=[(1, "GET", "/small")], out=tmp_path / "r.bin")
+    held = []
+    try:
+        wait_until(lambda: lg.progress().get("ok", 0) > 100, 10, "load to run")
+        refused = 0
+        for _ in range(80):
+            c = Conn(tg.port, timeout=5)
+            r = c.request("GET", "/small")
+            if r.status == 503:
+                assert b"too many connections" in r.body
+                assert "close" in r.tokens("Connection")
+                refused += 1
+                c.close()
+            else:
+                assert r.status == 200, r
+                held.append(c)
+        assert refused > 0 and len(held) <= 40
+        for c in held:
+            c.close()
+        held = []
+
+        def served():
+            with Conn(tg.port, timeout=5) as c:
+                return c.request("GET", "/small").status == 200
+        wait_until(served, 5, "a new connection to be served after the idle ones left")
+    finally:
+        for c in held:
+            c.close()
+        recs = lg.finish()
+    assert recs.stats()["errors"] == {}, recs.stats()
+    assert set(recs.stats()["statuses"]) == {200}, recs.stats()
+
+
+def write_config(tmp_path, extra):
+    import json
+    path = tmp_path / "tracegate.json"
+    path.write_text(json.dumps(extra))
+    return path
+
+
+ASAN = "ASAN_OPTIONS" in os.environ
+
+
+# Allocations fail only in the first FAIL_MS after tracegate starts; the load
+# runs past that.
+FAIL_MS = 3500
+
+
+@pytest.mark.parametrize("mode,tracing,headers", [
+    # tracegate's own allocations (spans, arena blocks, buffers, connection
+    # state, strdup): one in five fails
+    ("p=0.2,from=exe,seed=11", "true", ()),
+    # the same without tracing, where spans take none of the failures, and a
+    # new connection (its state, its first buffers) for every request
+    ("p=0.5,from=exe,seed=13", "false", ("Connection: close",)),
+    # libmicrohttpd's (response objects and headers, connection pools)
+    ("p=0.01,from=libmicrohttpd,seed=12", "true", ()),
+], ids=["own", "own-untraced", "libmicrohttpd"])
+def test_allocation_failures_answer_503_or_close(spawn, nginx, start_upstream, tmp_path, mode,
+                                                 tracing, headers):
+    """Allocations on the worker threads fail (test/fault/malloc_fail.c) while
+    small, 1 MiB and upload requests run: every request is answered 200 or
+    503, or its connection is closed before any answer; none is cut
+    mid-response; once the failures stop, everything is 200 again; exit 0 and,
+    in the sanitizer build, no report."""
+    if not os.path.exists(MALLOC_FAIL_LIB):
+        pytest.fail("%s not built (ninja -C build)" % MALLOC_FAIL_LIB, pytrace=False)
+    echo = start_upstream("echo")
+    env = {"LD_PRELOAD": MALLOC_FAIL_LIB, "TG_MALLOC_FAIL": "%s,stop_ms=%d" % (mode, FAIL_MS),
+           "OTEL_TRACES_EXPORTER": "none", "TELEMETRY_ENABLED": tracing}
+    if ASAN:
+        # The library comes before the ASan runtime and forwards to it.
+        env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":verify_asan_link_order=0"
+    tg = spawn([], "--upstream", nginx.url, "--route", "/up=%s" % echo.url, "--workers", "2",
+               "--access-log", "off", env=env)
+    t_ready = time.monotonic()  # the library was loaded before this
+    reqs = [(6, "GET", "/small"), (2, "GET", "/big"), (1, "POST", "/up/echo", 65536)]
+    lg = Loadgen(tg.port, rate=100 if ASAN else 400, duration=FAIL_MS / 1000.0, conns=32,
+                 reqs=reqs, headers=headers, out=tmp_path / "r.bin")
+    recs = lg.finish(timeout=60)
+    stats = recs.stats()
+    assert set(stats["statuses"]) <= {200, 503}, stats
+    assert set(stats["errors"]) <= {"no_answer", "connect"}, stats  # never "cut"
+    assert tg.alive()
+    # The failures are over (the library stops FAIL_MS after it was loaded):
+    # everything succeeds again.
+    wait_until(lambda: time.monotonic() > t_ready + FAIL_MS / 1000.0, 10,
+               "the failure window to end")
+    for path in ["/small", "/big", "/up/echo"] * 10:
+        assert request(tg.port, "GET", path).status == 200, path
+    tg.expect_exit = True
+    tg.signal(signal.SIGTERM)
+    assert tg.wait_exit(30) == 0
+    line = tg.stderr.wait_for(lambda l: l.startswith("malloc_fail:"), 5, "the malloc_fail line")
+    failed = int(line.split()[1])
+    assert failed > 0, line
+    # What the failures did is visible: refused or closed requests, or spans
+    # that could not be recorded (counted in the totals).
+    totals = [l for l in tg.stderr.lines() if "tracing totals" in l]
+    assert totals
+    alloc_failed = int(totals[0].split('"span_alloc_failed":')[1].split(",")[0])
+    affected = stats["statuses"].get(503, 0) + sum(stats["errors"].values()) + alloc_failed
+    assert affected > 0, (stats, totals[0])
+    print("mode %s: %s; span_alloc_failed %d; %s" % (mode, stats, alloc_failed, line))
