@@ -628,6 +628,11 @@ static void run_mhd_and_curl(struct tg_worker *w, bool mhd_ready)
             size_t conns_before = w->conn_count;
             mhd_ready = false;
             w->resume_pending = false;
+            /* Requests read in a later round of this turn were sent after
+             * the wait: they too take a configuration published since. */
+            if (round > 0 && tg_confset_generation() != w->conf->generation) {
+                conf_switch(w);
+            }
             MHD_run(w->mhd);
             MHD_UNSIGNED_LONG_LONG t;
             if (MHD_get_timeout(w->mhd, &t) == MHD_YES) {

@@ -8,6 +8,7 @@ fails."""
 import json
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -98,7 +99,9 @@ def test_sighup_reloads_under_load_fail_nothing(start_tracegate, start_upstream,
     try:
         wait_until(lambda: lg.progress().get("ok", 0) >= RATE, 15, "load to run")
         t0 = time.monotonic()
+        pace = threading.Event()  # never set: its wait paces the reloads
         while time.monotonic() - t0 < 6 and reloads < 1000:
+            pace.wait(0.005)
             reloads += 1
             cfg = dict(base, connect_timeout_ms=1000 + reloads,
                        # The route moves between two upstreams that both answer.
