@@ -40,3 +40,5 @@ def test_reset_mid_body_closes_promptly_under_load(start_tracegate, start_upstre
     # right after, not when its connection times out.
     slowest = max(r.latency_ms for r in resets)
     assert slowest < 1000, sorted(r.latency_ms for r in resets)[-10:]
+    print("%d upstream resets mid-body under %s: every one cut, the slowest seen %.1f ms "
+          "after it was due" % (len(resets), recs.stats(), slowest))

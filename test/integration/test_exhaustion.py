@@ -131,6 +131,9 @@ def test_fd_limit_answers_or_waits_then_recovers(spawn, nginx):
         assert not waiting, "%d clients never got in" % len(waiting)
         assert set(later) <= {200, 503}, later
         assert later.count(200) > 0
+        print("fd limit 64, 150 clients: first 3 s %s; later %s" % (
+            {str(k): statuses.count(k) for k in set(statuses)},
+            {str(k): later.count(k) for k in set(later)}))
     finally:
         for s in socks:
             s.close()
@@ -150,9 +153,10 @@ def test_connection_limit_under_load(spawn, nginx, tmp_path):
                "--config", write_config(tmp_path, {"max_connections": 40}))
     lg = Loadgen(tg.port, rate=300, conns=8, reqs=[(1, "GET", "/small")], out=tmp_path / "r.bin")
     held = []
+    held_count = []
+    refused = 0
     try:
         wait_until(lambda: lg.progress().get("ok", 0) > 100, 10, "load to run")
-        refused = 0
         for _ in range(80):
             c = Conn(tg.port, timeout=5)
             r = c.request("GET", "/small")
@@ -165,6 +169,7 @@ def test_connection_limit_under_load(spawn, nginx, tmp_path):
                 assert r.status == 200, r
                 held.append(c)
         assert refused > 0 and len(held) <= 40
+        held_count = list(held)
         for c in held:
             c.close()
         held = []
@@ -179,6 +184,8 @@ def test_connection_limit_under_load(spawn, nginx, tmp_path):
         recs = lg.finish()
     assert recs.stats()["errors"] == {}, recs.stats()
     assert set(recs.stats()["statuses"]) == {200}, recs.stats()
+    print("max_connections 40: %d idle clients held, %d refused with 503; load %s"
+          % (len(held_count), refused, recs.stats()))
 
 
 def write_config(tmp_path, extra):

@@ -84,6 +84,9 @@ def test_sigterm_under_load_answers_and_flushes(start_tracegate, start_upstream,
     assert t["spans_dropped_deadline"] == t["spans_dropped_retries_exhausted"] == 0, t
     wait_until(lambda: rx.stats()["spans_accepted"] == t["spans_exported"], 10,
                "the receiver to have every exported span")
+    print("SIGTERM under load: %s; %d slow requests in flight at the signal, all answered; "
+          "spans started %d, exported %d" % (st, len(in_flight), t["spans_started"],
+                                             t["spans_exported"]))
 
 
 def test_sighup_reloads_under_load_fail_nothing(start_tracegate, start_upstream, nginx,
