@@ -288,8 +288,20 @@ TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FI
 def fd_kinds(pid, listen_port, upstream_ports):
     """What a process's open descriptors are: {"client": sockets on
     listen_port (not listening), "upstream": sockets to upstream_ports,
-    "close_wait": TCP sockets whose peer has closed, "listen", "other_socket",
-    "other"} (counts). Read from /proc/PID/fd and /proc/net/tcp{,6}."""
+    "close_wait": TCP sockets whose peer has closed, "listen", "unix" (unix
+    sockets: tracegate's private admin socket, its connections kept by the
+    workers' pools and the admin server), "other_socket", "other"} (counts).
+    Read from /proc/PID/fd, /proc/net/tcp{,6} and /proc/net/unix."""
+    unix = set()
+    try:
+        with open("/proc/%d/net/unix" % pid) as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 7:
+                    unix.add(parts[6])
+    except FileNotFoundError:
+        pass
     inodes = {}
     for name in ("/proc/%d/net/tcp" % pid, "/proc/%d/net/tcp6" % pid):
         try:
@@ -312,7 +324,9 @@ def fd_kinds(pid, listen_port, upstream_ports):
             out["other"] += 1
             continue
         tcp = inodes.get(target[8:-1])
-        if tcp is None:
+        if tcp is None and target[8:-1] in unix:
+            out["unix"] += 1
+        elif tcp is None:
             out["other_socket"] += 1
         elif tcp[2] == "LISTEN":
             out["listen"] += 1
