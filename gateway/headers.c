@@ -622,11 +622,12 @@ int tg_headers_apply_response(const struct tg_conn *c, struct MHD_Response *r)
             listed(tokens, ntok, h->name, h->name_len)) {
             continue;
         }
-        if (MHD_add_response_header(r, h->name, h->value) != MHD_YES) {
-            /* Names and values were checked on the way in; of what is
-             * left, MHD 0.9.75 refuses only an empty value. Anything else
-             * is its allocation failing. */
-            return h->value_len == 0 ? -EINVAL : -ENOMEM;
+        /* MHD 0.9.75 refuses an empty value. A single space sends the
+         * same field: whitespace around a field value is not part of it
+         * (RFC 9110 5.5), so "X-Foo:  " reads as an empty X-Foo. */
+        const char *value = h->value_len == 0 ? " " : h->value;
+        if (MHD_add_response_header(r, h->name, value) != MHD_YES) {
+            return -ENOMEM;  /* names and values were checked on the way in */
         }
     }
     if (MHD_add_response_header(r, "Via", TG_VIA_VALUE) != MHD_YES) {

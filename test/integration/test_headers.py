@@ -111,3 +111,21 @@ def test_raw_request_target_forwarded_byte_identical(tg):
             resp = c.request("GET", t)
             assert resp.status == 200, (t, resp)
             assert resp.json()["target"] == t
+
+
+def test_empty_response_header_values_forwarded(tg):
+    """An empty field value is valid (RFC 9110 5.5); the client gets the
+    field, still empty, and the fields around it."""
+    with Conn(tg.port) as c:
+        resp = c.request("GET", "/empty-header")
+        assert resp.status == 200, resp
+        assert resp.get_all("X-Empty") == [""], resp.headers
+        assert resp.get_all("X-Empty-Too") == [""], resp.headers
+        assert resp.get_all("X-After") == ["kept"], resp.headers
+        assert resp.body == b"empty\n"
+        assert c.request("GET", "/echo").status == 200
+
+
+def test_empty_request_header_value_forwarded(tg):
+    doc = request(tg.port, "GET", "/echo", headers=[("X-Empty", "")]).json()
+    assert hdr_all(doc, "X-Empty") == [""], doc["headers"]

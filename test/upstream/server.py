@@ -37,6 +37,7 @@ Behaviour is chosen by the path (the part of the target before '?'):
     /drip/N           N pattern bytes with Content-Length, 100 bytes every 50 ms
     /cookies          three Set-Cookie headers
     /hop-headers      a response carrying hop-by-hop headers
+    /empty-header     a response with empty header values ("X-Empty:")
     /status/N         status N (204 and 304 without body)
     /delay/MS         reads the body, waits MS ms, then answers like /echo
     /silent           reads the request and never answers
@@ -423,6 +424,14 @@ async def handle_request(reader, writer, req, conn_id):
             ("Via", "1.1 upstream-cache"),
             ("X-End-To-End", "kept"),
         ], b"hop\n")
+
+    if seg[0] == "empty-header":
+        return await respond(writer, req, conn_id, 200, [
+            ("Content-Type", "text/plain"),
+            ("X-Empty", ""),
+            ("X-After", "kept"),
+            ("X-Empty-Too", ""),
+        ], b"empty\n")
 
     if seg[0] == "status" and len(seg) == 2:
         status = int(seg[1])
