@@ -19,6 +19,7 @@
 #include "listener.h"
 #include "operator.h"
 #include "reload.h"
+#include "reserve.h"
 #include "tg_version.h"
 #include "trace.h"
 #include "worker.h"
@@ -261,8 +262,8 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     raise_fd_limit(cfg);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "tracegate: curl_global_init failed\n");
+    if (tg_reserve_curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        fprintf(stderr, "tracegate: cannot set up libcurl (out of memory?)\n");
         tg_config_destroy(cfg);
         tg_cli_fini(&cli);
         return 1;

@@ -6,6 +6,7 @@
 #include "batch.h"
 #include "metrics.h"
 #include "prom.h"
+#include "reserve.h"
 #include "sampler.h"
 #include "tg_version.h"
 
@@ -228,6 +229,10 @@ int tg_scrape_render(const struct tg_scrape_source *src, struct tg_bytes *out)
     tg_prom_family(&p, "tracegate_workers", "gauge", "Worker threads serving requests.");
     tg_prom_i64(&p, "tracegate_workers", NULL, 0, t->workers);
     requests(&p, t, rows, n);
+    counter(&p, "tracegate_memory_reserve_releases_total",
+            "Times the memory reserve was given up so that a libcurl allocation could succeed; "
+            "new requests get 503 until it is back.",
+            tg_reserve_releases());
     tracing(&p, src);
 
     free(rows);

@@ -12,6 +12,7 @@
  *   tracegate_requests_total{route,code}               counter
  *   tracegate_request_duration_seconds{route}          histogram
  *   tracegate_upstream_errors_total{route,kind}        counter
+ *   tracegate_memory_reserve_releases_total            counter (gateway/reserve.h)
  *   tracegate_tracing_enabled                          gauge, 0 or 1
  *   tracegate_sampling_rate                            gauge, 0..1
  *   tracegate_sampling_decisions_total{decision}       counter

@@ -27,6 +27,7 @@
 #include "error.h"
 #include "headers.h"
 #include "metrics.h"
+#include "reserve.h"
 #include "route.h"
 #include "trace.h"
 #include "upstream.h"
@@ -367,7 +368,7 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
         local(c, 503, true, "too many connections, try again later");
         return queue_local(c);
     }
-    if (c->out_of_memory) {
+    if (c->out_of_memory || (tg_reserve_spent() && !tg_reserve_restore())) {
         local(c, 503, true, "out of memory, try again later");
         return queue_local(c);
     }

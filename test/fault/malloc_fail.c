@@ -16,7 +16,10 @@
  *   from=S      only allocations asked for by code in one object: "exe"
  *               (tracegate's own code, directly or through a libc function
  *               such as strdup), or a library name part ("libcurl",
- *               "libmicrohttpd"); the default is every caller
+ *               "libmicrohttpd"); the default is every caller. libcurl
+ *               allocates through hooks in the program
+ *               (curl_global_init_mem): a frame of the program called
+ *               directly by libcurl counts as libcurl's
  *   seed=N      seed of the per-thread random sequence
  * Without p, every allocation after `after` fails (up to count).
  * malloc, calloc, realloc, posix_memalign, aligned_alloc and memalign are
@@ -76,6 +79,7 @@ static struct {
 static struct seg {
     uintptr_t start, end;
     int kind;              /* K_* below */
+    bool hooked;           /* allocates through hooks in the program */
 } segs[MAX_SEGS];
 static int nsegs;
 enum { K_OTHER, K_EXE, K_LIBC, K_SELF, K_MATCH };
@@ -255,21 +259,28 @@ static int add_object(struct dl_phdr_info *info, size_t size, void *arg)
             segs[nsegs].start = info->dlpi_addr + ph->p_vaddr;
             segs[nsegs].end = segs[nsegs].start + ph->p_memsz;
             segs[nsegs].kind = kind;
+            segs[nsegs].hooked = strstr(name, "/libcurl") != NULL;
             nsegs++;
         }
     }
     return 0;
 }
 
-static int kind_of(void *pc)
+static const struct seg *seg_of(void *pc)
 {
     uintptr_t a = (uintptr_t)pc;
     for (int i = 0; i < nsegs; i++) {
         if (a >= segs[i].start && a < segs[i].end) {
-            return segs[i].kind;
+            return &segs[i];
         }
     }
-    return K_OTHER;
+    return NULL;
+}
+
+static int kind_of(void *pc)
+{
+    const struct seg *s = seg_of(pc);
+    return s != NULL ? s->kind : K_OTHER;
 }
 
 /* Does the allocation being made come from the object named by from=?
@@ -294,6 +305,12 @@ static bool caller_matches(void)
         int k = kind_of(frames[i]);
         if (k == K_SELF || k == K_LIBC) {
             continue;
+        }
+        if (k == K_EXE || (k == K_MATCH && strcmp(cfg.from, "exe") == 0)) {
+            const struct seg *next = i + 1 < n ? seg_of(frames[i + 1]) : NULL;
+            if (next != NULL && next->hooked) {
+                return next->kind == K_MATCH;  /* the library's allocation hook */
+            }
         }
         return k == K_MATCH;
     }

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+import promtext
+
 from conftest import (TRACEGATE_BIN, Tracegate, free_port, report_sanitizer_output,
                       require_binary, wait_until)
 from loadkit import MALLOC_FAIL_LIB, Loadgen, Nginx
@@ -212,7 +214,11 @@ FAIL_MS = 3500
     ("p=0.5,from=exe,seed=13", "false", ("Connection: close",)),
     # libmicrohttpd's (response objects and headers, connection pools)
     ("p=0.01,from=libmicrohttpd,seed=12", "true", ()),
-], ids=["own", "own-untraced", "libmicrohttpd"])
+    # libcurl's (handles, connection cache, socket hashes), taken through
+    # tracegate's hooks: the memory reserve is given up and the allocation
+    # tried again (gateway/reserve.h)
+    ("p=0.01,from=libcurl,seed=14", "true", ()),
+], ids=["own", "own-untraced", "libmicrohttpd", "libcurl"])
 def test_allocation_failures_answer_503_or_close(spawn, nginx, start_upstream, tmp_path, mode,
                                                  tracing, headers):
     """Allocations on the worker threads fail (test/fault/malloc_fail.c) while
@@ -245,6 +251,9 @@ def test_allocation_failures_answer_503_or_close(spawn, nginx, start_upstream, t
                "the failure window to end")
     for path in ["/small", "/big", "/up/echo"] * 10:
         assert request(tg.port, "GET", path).status == 200, path
+    m = request(tg.port, "GET", "/admin/metrics")
+    assert m.status == 200, m
+    releases = promtext.parse(m.body).value("tracegate_memory_reserve_releases_total")
     tg.expect_exit = True
     tg.signal(signal.SIGTERM)
     assert tg.wait_exit(30) == 0
@@ -256,6 +265,13 @@ def test_allocation_failures_answer_503_or_close(spawn, nginx, start_upstream, t
     totals = [l for l in tg.stderr.lines() if "tracing totals" in l]
     assert totals
     alloc_failed = int(totals[0].split('"span_alloc_failed":')[1].split(",")[0])
-    affected = stats["statuses"].get(503, 0) + sum(stats["errors"].values()) + alloc_failed
+    if "from=libcurl" in mode:
+        # Each failure inside libcurl gave up the reserve and was tried again.
+        assert 0 < releases <= failed, (releases, line)
+    else:
+        assert releases == 0, releases
+    affected = (stats["statuses"].get(503, 0) + sum(stats["errors"].values()) + alloc_failed +
+                releases)
     assert affected > 0, (stats, totals[0])
-    print("mode %s: %s; span_alloc_failed %d; %s" % (mode, stats, alloc_failed, line))
+    print("mode %s: %s; span_alloc_failed %d; reserve releases %d; %s" %
+          (mode, stats, alloc_failed, releases, line))
