@@ -1,7 +1,10 @@
 #include "auth.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,12 +20,23 @@ struct client {
     int64_t last_seen_ns;
 };
 
+/* An address that presented the right token. */
+struct trusted {
+    char addr[ADDR_MAX];
+    int64_t until_ns;
+};
+
 struct tg_auth {
     pthread_mutex_t mu;
     char *token;
     size_t token_len;
     uint64_t failures;
     uint64_t blocked;
+    /* Everyone together. */
+    unsigned all_failures;   /* in the current window */
+    int64_t all_window_start_ns;
+    int64_t all_blocked_until_ns;
+    struct trusted trusted[TG_AUTH_TRUSTED];
     size_t count;
     struct client clients[TG_AUTH_TRACKED];
 };
@@ -98,6 +112,53 @@ void tg_auth_destroy(struct tg_auth *a)
     free(a);
 }
 
+void tg_auth_brake_key(const char *client, char *out, size_t len)
+{
+    struct in6_addr a6;
+    if (inet_pton(AF_INET6, client, &a6) != 1) {
+        snprintf(out, len, "%s", client);
+        return;
+    }
+    char text[INET6_ADDRSTRLEN];
+    if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+        inet_ntop(AF_INET, &a6.s6_addr[12], text, sizeof(text));
+        snprintf(out, len, "%s", text);
+        return;
+    }
+    memset(&a6.s6_addr[8], 0, 8);
+    inet_ntop(AF_INET6, &a6, text, sizeof(text));
+    snprintf(out, len, "%s/64", text);
+}
+
+static bool is_trusted(const struct tg_auth *a, const char *addr, int64_t now)
+{
+    for (size_t i = 0; i < TG_AUTH_TRUSTED; i++) {
+        if (a->trusted[i].until_ns > now && strcmp(a->trusted[i].addr, addr) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Remember addr as one that got in, replacing its own entry, an expired
+ * one or the one closest to expiring. */
+static void trust(struct tg_auth *a, const char *addr, int64_t now)
+{
+    struct trusted *slot = &a->trusted[0];
+    for (size_t i = 0; i < TG_AUTH_TRUSTED; i++) {
+        struct trusted *t = &a->trusted[i];
+        if (strcmp(t->addr, addr) == 0) {
+            slot = t;
+            break;
+        }
+        if (t->until_ns < slot->until_ns) {
+            slot = t;
+        }
+    }
+    snprintf(slot->addr, sizeof(slot->addr), "%s", addr);
+    slot->until_ns = now + (int64_t)TG_AUTH_TRUSTED_S * 1000000000;
+}
+
 /* The entry of addr, created (evicting the stalest) when absent. */
 static struct client *client_get(struct tg_auth *a, const char *addr, int64_t now)
 {
@@ -114,7 +175,7 @@ static struct client *client_get(struct tg_auth *a, const char *addr, int64_t no
     }
     struct client *c = a->count < TG_AUTH_TRACKED ? &a->clients[a->count++] : oldest;
     memset(c, 0, sizeof(*c));
-    strncpy(c->addr, addr, sizeof(c->addr) - 1);
+    snprintf(c->addr, sizeof(c->addr), "%s", addr);
     c->last_seen_ns = now;
     c->window_start_ns = now;
     return c;
@@ -132,7 +193,15 @@ static void client_forget(struct tg_auth *a, const char *addr)
 
 static void note_failure(struct tg_auth *a, struct client *c, int64_t now)
 {
+    const int64_t window = (int64_t)TG_AUTH_WINDOW_S * 1000000000;
     a->failures++;
+    if (now - a->all_window_start_ns > window) {
+        a->all_window_start_ns = now;
+        a->all_failures = 0;
+    }
+    if (++a->all_failures >= TG_AUTH_ALL_FAILURES) {
+        a->all_blocked_until_ns = a->all_window_start_ns + window;
+    }
     if (now - c->window_start_ns > (int64_t)TG_AUTH_WINDOW_S * 1000000000) {
         c->window_start_ns = now;
         c->failures = 0;
@@ -161,10 +230,16 @@ enum tg_auth_result tg_auth_check(struct tg_auth *a, const char *client,
         pthread_mutex_unlock(&a->mu);
         return TG_AUTH_NO_TOKEN_CONFIGURED;
     }
-    struct client *c = client_get(a, client != NULL ? client : "-", now);
-    if (c->blocked_until_ns > now) {
+    char key[ADDR_MAX];
+    tg_auth_brake_key(client != NULL ? client : "-", key, sizeof(key));
+    struct client *c = client_get(a, key, now);
+    int64_t until = c->blocked_until_ns;
+    if (a->all_blocked_until_ns > until && !is_trusted(a, key, now)) {
+        until = a->all_blocked_until_ns;
+    }
+    if (until > now) {
         a->blocked++;
-        *retry_after_s = (int)((c->blocked_until_ns - now + 999999999) / 1000000000);
+        *retry_after_s = (int)((until - now + 999999999) / 1000000000);
         pthread_mutex_unlock(&a->mu);
         return TG_AUTH_BLOCKED;
     }
@@ -185,7 +260,8 @@ enum tg_auth_result tg_auth_check(struct tg_auth *a, const char *client,
         res = tg_auth_equal(a->token, a->token_len, t, len) ? TG_AUTH_OK : TG_AUTH_WRONG_TOKEN;
     }
     if (res == TG_AUTH_OK) {
-        client_forget(a, c->addr);
+        client_forget(a, key);
+        trust(a, key, now);
     } else {
         note_failure(a, c, now);
     }

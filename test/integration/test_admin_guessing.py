@@ -1,5 +1,7 @@
 """Guessing the admin token: 10,000 wrong tokens in a row get nowhere (5
-are looked at, the rest answered 429 by the brake), cost no more per guess
+are looked at, the rest answered 429 by the brake), rotating through more
+addresses than the brake tracks gets no more than the shared budget, guesses
+cost no more per guess
 whatever part of the token they have right, and do not slow the traffic
 being proxied at the same time."""
 
@@ -73,6 +75,32 @@ def test_10000_wrong_tokens_are_braked_and_proxying_is_unaffected(start_tracegat
     print("normal before: %s\nnormal during guessing: %s\nguesses: %s" % (before, during, gst))
 
 
+def test_rotating_addresses_share_one_budget(start_tracegate, nginx):
+    """One wrong guess from each of 1,500 addresses (more than the 1,024 the
+    brake tracks one by one): 1,000 are looked at, then guesses from
+    addresses that never got in are answered 429 for the rest of the minute
+    (the right token too); an operator who got in before still gets in."""
+    tg = start_tracegate("--upstream", nginx.url, "--workers", "1", "--access-log", "off",
+                         env=TOKEN_ENV)
+    operator = "127.0.0.9"
+    assert admin(tg.port, "POST", "/admin/telemetry", {"rate": 0.5}, source=operator).status == 200
+    statuses = {}
+    for a in range(1500):
+        src = "127.2.%d.%d" % (a // 250, a % 250 + 1)
+        r = admin(tg.port, "POST", "/admin/telemetry", {"rate": 0.1},
+                  token="wrong-%d-0123456789abcdef" % a, source=src)
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+        if r.status == 429:
+            assert 1 <= int(r.get("Retry-After")) <= 60, r.headers
+    print("1,500 addresses, one guess each: %s" % statuses)
+    assert statuses == {401: 1000, 429: 500}, statuses
+    r = admin(tg.port, "POST", "/admin/telemetry", {"rate": 0.1}, source="127.3.0.1")
+    assert r.status == 429, r
+    r = admin(tg.port, "POST", "/admin/telemetry", {"rate": 0.25}, source=operator)
+    assert r.status == 200, r
+    assert admin(tg.port, "GET", "/admin/telemetry", source=operator).json()["rate"] == 0.25
+
+
 def timed_request(sock, body):
     t0 = time.perf_counter()
     sock.sendall(body)
@@ -102,7 +130,7 @@ def test_guess_time_does_not_depend_on_how_much_is_right(start_tracegate, nginx)
     classes = [0, 8, 16, 24, n - 1]
     times = {k: [] for k in classes}
     rng = random.Random(7)
-    addresses = 500
+    addresses = 190  # 950 guesses: under the shared budget of 1,000 a minute
     for a in range(addresses):
         src = "127.1.%d.%d" % (a // 250, a % 250 + 1)
         order = classes[:]

@@ -1,6 +1,7 @@
 /* admin/auth.c: token comparison, the Authorization grammar, the brake. */
 #include "auth.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "test.h"
@@ -80,8 +81,67 @@ static void table_is_bounded(void)
     /* More addresses than tracked: the oldest are forgotten, none crash. */
     for (int i = 0; i < TG_AUTH_TRACKED * 2; i++) {
         snprintf(addr, sizeof(addr), "10.1.%d.%d", i / 256, i % 256);
+        enum tg_auth_result want =
+            i < TG_AUTH_ALL_FAILURES ? TG_AUTH_WRONG_TOKEN : TG_AUTH_BLOCKED;
+        CHECK(tg_auth_check(a, addr, "Bearer x", &retry) == want);
+    }
+    tg_auth_destroy(a);
+}
+
+static void ipv6_counted_by_64(void)
+{
+    char key[64];
+    tg_auth_brake_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", key, sizeof(key));
+    CHECK(strcmp(key, "2001:db8:1:2::/64") == 0);
+    tg_auth_brake_key("::ffff:10.0.0.7", key, sizeof(key));
+    CHECK(strcmp(key, "10.0.0.7") == 0);
+    tg_auth_brake_key("10.0.0.7", key, sizeof(key));
+    CHECK(strcmp(key, "10.0.0.7") == 0);
+    tg_auth_brake_key("-", key, sizeof(key));
+    CHECK(strcmp(key, "-") == 0);
+
+    /* Five guesses from five addresses of one /64 use up that /64's free
+     * failures; another /64 is not affected. */
+    struct tg_auth *a = NULL;
+    int retry = 0;
+    char addr[64], good[64];
+    snprintf(good, sizeof(good), "Bearer %s", TOKEN);
+    CHECK(tg_auth_create(TOKEN, &a) == 0);
+    for (int i = 0; i < TG_AUTH_FREE_FAILURES; i++) {
+        snprintf(addr, sizeof(addr), "2001:db8:0:1::%x", i + 1);
         CHECK(tg_auth_check(a, addr, "Bearer x", &retry) == TG_AUTH_WRONG_TOKEN);
     }
+    CHECK(tg_auth_check(a, "2001:db8:0:1::99", good, &retry) == TG_AUTH_BLOCKED);
+    CHECK(tg_auth_check(a, "2001:db8:0:2::1", good, &retry) == TG_AUTH_OK);
+    tg_auth_destroy(a);
+}
+
+static void budget_for_everyone(void)
+{
+    struct tg_auth *a = NULL;
+    int retry = 0;
+    char addr[32], good[64];
+    snprintf(good, sizeof(good), "Bearer %s", TOKEN);
+    CHECK(tg_auth_create(TOKEN, &a) == 0);
+    /* An operator gets in from 10.9.9.9 before the attack. */
+    CHECK(tg_auth_check(a, "10.9.9.9", good, &retry) == TG_AUTH_OK);
+    /* One guess each from more addresses than are tracked: the first
+     * TG_AUTH_ALL_FAILURES are looked at, the rest are not. */
+    int looked = 0, refused = 0;
+    for (int i = 0; i < TG_AUTH_TRACKED * 2; i++) {
+        snprintf(addr, sizeof(addr), "10.2.%d.%d", i / 256, i % 256);
+        enum tg_auth_result r = tg_auth_check(a, addr, "Bearer x", &retry);
+        looked += r == TG_AUTH_WRONG_TOKEN;
+        refused += r == TG_AUTH_BLOCKED;
+    }
+    CHECK(looked == TG_AUTH_ALL_FAILURES);
+    CHECK(refused == TG_AUTH_TRACKED * 2 - TG_AUTH_ALL_FAILURES);
+    CHECK(retry >= 1 && retry <= TG_AUTH_WINDOW_S);
+    /* Even the right token from a new address waits... */
+    CHECK(tg_auth_check(a, "10.3.0.1", good, &retry) == TG_AUTH_BLOCKED);
+    /* ...but the operator's address is still looked at. */
+    CHECK(tg_auth_check(a, "10.9.9.9", good, &retry) == TG_AUTH_OK);
+    CHECK(tg_auth_check(a, "10.9.9.9", "Bearer x", &retry) == TG_AUTH_WRONG_TOKEN);
     tg_auth_destroy(a);
 }
 
@@ -92,5 +152,7 @@ int main(void)
     RUN(no_token_fails_closed);
     RUN(brake_per_address);
     RUN(table_is_bounded);
+    RUN(ipv6_counted_by_64);
+    RUN(budget_for_everyone);
     return TEST_SUMMARY();
 }
