@@ -127,6 +127,9 @@ struct tg_conn {
     /* upstream response: curl write callback -> down -> content reader */
     bool in_multi;
     bool retried;                     /* sent again on a fresh connection */
+    unsigned upstream_tries;          /* times the request went out (libcurl's own resends too) */
+    const char *resend_reason;        /* error.type of the try before a resend, if known */
+    bool resend_refused;              /* libcurl wanted to send a non-idempotent request again */
     int upstream_local_port;          /* of the TCP connection the transfer uses, 0 if none */
     bool headers_done;
     bool upstream_done;

@@ -326,18 +326,18 @@ static enum MHD_Result scan_first(void *cls, enum MHD_ValueKind kind, const char
 
 /* Append "name: value" (or "name;" for an empty value, which is how curl
  * is told to send an empty field rather than remove one). */
-static void push(struct req_scan *s, const char *name, size_t nlen, const char *value,
-                 size_t vlen)
+static char *push(struct req_scan *s, const char *name, size_t nlen, const char *value,
+                  size_t vlen)
 {
     if (s->err != 0) {
-        return;
+        return NULL;
     }
     struct tg_arena *a = &s->c->arena;
     struct curl_slist *node = tg_arena_alloc(a, sizeof(*node));
     char *line = tg_arena_alloc(a, nlen + vlen + 3);
     if (node == NULL || line == NULL) {
         s->err = -ENOMEM;
-        return;
+        return NULL;
     }
     memcpy(line, name, nlen);
     if (vlen == 0 && value != NULL) {
@@ -355,6 +355,7 @@ static void push(struct req_scan *s, const char *name, size_t nlen, const char *
     node->next = NULL;
     *s->tail = node;
     s->tail = &node->next;
+    return line;
 }
 
 /* "Name:" with nothing after it tells curl not to send a header it would
@@ -430,7 +431,10 @@ int tg_headers_build_request(struct tg_conn *c, struct curl_slist **out)
     /* Trace context: ours replaces what the client sent (trace.c). */
     const struct tg_trace *tr = &c->trace;
     if (tr->active) {
-        push(&s, "traceparent", 11, tr->out_traceparent, strlen(tr->out_traceparent));
+        /* A resend names its own CLIENT span in this line (trace.c). */
+        char *line = push(&s, "traceparent", 11, tr->out_traceparent,
+                          strlen(tr->out_traceparent));
+        c->trace.sent_traceparent = line != NULL ? line + sizeof("traceparent: ") - 1 : NULL;
         if (tr->out_tracestate != NULL) {
             push(&s, "tracestate", 10, tr->out_tracestate, tr->out_tracestate_len);
         }

@@ -678,7 +678,9 @@ static void timing_events(struct tg_span *s, CURL *e)
         tg_span_event(s, "response.first_byte", t0 + first * 1000);
 }
 
-void tg_trace_client_end(struct tg_conn *c, const char *error_type)
+/* timings: curl's phase times belong to this try (not to a failed one
+ * whose transfer is being sent again). */
+static void client_end(struct tg_conn *c, const char *error_type, bool timings)
 {
     struct tg_trace *tr = &c->trace;
     struct tg_span *s = tr->client;
@@ -692,10 +694,38 @@ void tg_trace_client_end(struct tg_conn *c, const char *error_type)
         status_code_error(s, c->upstream_status, &error_type, buf);
     if (error_type)
         tg_span_attr_str(s, "error.type", error_type, strlen(error_type));
-    if (c->easy)
+    if (timings && c->easy)
         timing_events(s, c->easy);
     s->end_unix_ns = tg_unix_now_ns();
     tg_batch_submit(tg_worker_tracer(c->w)->batch, s);
+}
+
+void tg_trace_client_end(struct tg_conn *c, const char *error_type)
+{
+    client_end(c, error_type, true);
+}
+
+void tg_trace_client_resend(struct tg_conn *c, const char *error_type, struct tg_rng *rng)
+{
+    struct tg_trace *tr = &c->trace;
+    if (!tr->client)
+        return;  /* not sampled: the upstream sees the same context again */
+    unsigned resends = c->upstream_tries > 1 ? c->upstream_tries - 1 : 1;
+    client_end(c, error_type, false);
+    tg_new_span_id(rng, tr->client_id);
+    struct tg_traceparent out;
+    memcpy(out.trace_id, tr->trace_id, 16);
+    memcpy(out.span_id, tr->client_id, 8);
+    out.flags = tr->flags;
+    tg_traceparent_format(&out, tr->out_traceparent);
+    if (tr->sent_traceparent)
+        memcpy(tr->sent_traceparent, tr->out_traceparent, strlen(tr->out_traceparent));
+    const char *url = NULL;
+    if (curl_easy_getinfo(c->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || !url)
+        return;
+    tg_trace_client_start(c, url);
+    if (tr->client)
+        tg_span_attr_int(tr->client, "http.request.resend_count", resends);
 }
 
 void tg_trace_response(struct tg_conn *c, struct MHD_Response *r)

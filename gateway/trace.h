@@ -10,6 +10,7 @@
  *                         traceparent/tracestate/baggage for the upstream
  *   tg_trace_client_start upstream transfer starts (CLIENT span)
  *   tg_trace_client_end   upstream transfer over (status, curl timings)
+ *   tg_trace_client_resend  the request goes out again on a new connection
  *   tg_trace_response     traceresponse on what the client gets
  *   tg_trace_end          request over: SERVER span ends, both queued
  *
@@ -73,6 +74,7 @@ struct tg_trace {
     /* Header values for the upstream request (active only); tracestate
      * and baggage in the arena, NULL when not forwarded. */
     char out_traceparent[56];
+    char *sent_traceparent;  /* its copy in the upstream header list */
     const char *out_tracestate;
     size_t out_tracestate_len;
     const char *out_baggage;
@@ -133,6 +135,10 @@ void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng);
 void tg_trace_client_start(struct tg_conn *c, const char *url);
 /* error_type: NULL, or a short semantic-convention error.type value. */
 void tg_trace_client_end(struct tg_conn *c, const char *error_type);
+/* The failed try's CLIENT span ends with error_type; the next try gets a
+ * span of its own with http.request.resend_count, and the traceparent
+ * sent with it names that span. */
+void tg_trace_client_resend(struct tg_conn *c, const char *error_type, struct tg_rng *rng);
 /* Add traceresponse to a response to the client. */
 void tg_trace_response(struct tg_conn *c, struct MHD_Response *r);
 /* status: what the client got; error_type as above. */

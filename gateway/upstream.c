@@ -150,15 +150,43 @@ static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_
     return fd;
 }
 
+/* RFC 9110 9.2.2: methods whose repetition has the same effect. */
+static bool idempotent(const char *m)
+{
+    static const char *const list[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+
+    for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
+        if (strcmp(m, list[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The connection is chosen (new or from the pool) and the request is about
  * to go out: note which one, by its local port, so the worker can tell its
- * socket from an idle pooled one (tg_worker_socket_in_use). */
+ * socket from an idle pooled one (tg_worker_socket_in_use). A second call
+ * for one request is a resend, by tracegate (retry_on_fresh_connection) or
+ * by libcurl itself (a reused connection that closed before any response
+ * byte). libcurl 7.88 would resend a bodiless POST too; like nginx,
+ * tracegate never sends a non-idempotent request twice (the upstream may
+ * have acted on it), so that one fails as the close it was. Otherwise the
+ * new try gets its own CLIENT span. */
 static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port,
                      int local_port)
 {
     struct tg_conn *c = ud;
 
     c->upstream_local_port = local_port;
+    if (++c->upstream_tries > 1) {
+        if (!idempotent(c->method)) {
+            c->resend_refused = true;
+            return CURL_PREREQFUNC_ABORT;
+        }
+        const char *why = c->resend_reason != NULL ? c->resend_reason : "connection_closed";
+        tg_trace_client_resend(c, why, tg_worker_rng(c->w));
+        c->resend_reason = NULL;
+    }
     return CURL_PREREQFUNC_OK;
 }
 
@@ -388,19 +416,6 @@ static void release_easy(struct tg_conn *c)
     }
 }
 
-/* RFC 9110 9.2.2: methods whose repetition has the same effect. */
-static bool idempotent(const char *m)
-{
-    static const char *const list[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
-
-    for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++) {
-        if (strcmp(m, list[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /*
  * A pooled connection that fails before any byte of a response arrives was
  * most likely closed by the upstream (an idle timeout) just as the request
@@ -425,6 +440,7 @@ static bool retry_on_fresh_connection(struct tg_conn *c, CURLcode rc)
         return false; /* it was a new connection: the failure is the upstream's */
     }
     c->retried = true;
+    c->resend_reason = error_type(c, rc);
     c->content_length = -1;
     c->resp_headers = NULL;
     c->resp_tail = &c->resp_headers;
@@ -442,6 +458,13 @@ static bool retry_on_fresh_connection(struct tg_conn *c, CURLcode rc)
 void tg_upstream_done(struct tg_conn *c, CURLcode rc)
 {
     remove_transfer(c);
+    if ((rc == CURLE_ABORTED_BY_CALLBACK && c->resend_refused) ||
+        rc == CURLE_SEND_FAIL_REWIND) {
+        /* libcurl wanted to send the request again (refused above, or a
+         * streamed body it cannot rewind): what made it want to was a
+         * close before any response byte. */
+        rc = CURLE_GOT_NOTHING;
+    }
     if (retry_on_fresh_connection(c, rc)) {
         return;
     }

@@ -90,6 +90,58 @@ def test_fault_status_and_error_spans(start_tracegate, upstream, path, status, e
     wait_until(lambda: not client_connections(tg), 5, "client connections released")
 
 
+@pytest.mark.parametrize("path", ["/close-if-reused", "/reset-if-reused"])
+def test_resend_on_fresh_connection_has_its_own_client_span(start_tracegate, upstream, path):
+    """A pooled connection closed by the upstream as the next GET goes out:
+    the GET is sent again on a new connection and succeeds. The failed try's
+    CLIENT span ends with its error; the second try has a CLIENT span of its
+    own with http.request.resend_count 1 (OTel HTTP semantic conventions),
+    and the traceparent the upstream got names that second span."""
+    tg = start_tracegate(config={"upstream": upstream.url, "access_log": "off"}, env=CONSOLE)
+    with Conn(tg.port) as c:
+        assert c.request("GET", path + "?warm").status == 200
+        resp = c.request("GET", path + "?tag=resend1")
+        assert resp.status == 200, resp
+        got_parent = dict(resp.json()["headers"])["traceparent"].split("-")[2]
+    tg.stdout.wait_count(lambda l: l.startswith('{"traceId"') and "resend1" in l, 3, 5,
+                         "three spans of the resent request")
+    spans = [json.loads(l) for l in tg.stdout.lines()
+             if l.startswith('{"traceId"') and "resend1" in l]
+    server = [s for s in spans if s["kind"] == 2]
+    clients = sorted((s for s in spans if s["kind"] == 3), key=lambda s: s["startTimeUnixNano"])
+    assert len(server) == 1 and len(clients) == 2, spans
+    first, second = clients
+    assert {s["traceId"] for s in spans} == {server[0]["traceId"]}
+    assert first["parentSpanId"] == second["parentSpanId"] == server[0]["spanId"]
+    assert first["spanId"] != second["spanId"]
+    assert first["status"]["code"] == 2, first
+    assert attrs(first)["error.type"] in ("connection_closed", "connection_reset"), attrs(first)
+    assert "http.request.resend_count" not in attrs(first), attrs(first)
+    assert int(attrs(second)["http.request.resend_count"]) == 1, attrs(second)
+    assert int(attrs(second)["http.response.status_code"]) == 200, attrs(second)
+    assert second["status"]["code"] != 2, second
+    assert got_parent == second["spanId"], (got_parent, second["spanId"])
+    assert server[0]["status"]["code"] != 2, server
+
+
+@pytest.mark.parametrize("body", [b"", b"abc"], ids=["bodiless", "with-body"])
+def test_post_never_sent_twice(start_tracegate, upstream, body):
+    """A POST on a pooled connection that the upstream closes without an
+    answer: the upstream may have acted on it, so it is not sent again (by
+    tracegate or by libcurl, which would resend a bodiless one): 502, and
+    the upstream saw it once. The client connection goes on."""
+    tg = start_tracegate(config={"upstream": upstream.url, "access_log": "off"})
+    with Conn(tg.port) as c:
+        assert c.request("GET", "/close-if-reused?warm").status == 200
+        resp = c.request("POST", "/close-if-reused?once", body=body,
+                         headers=[("Content-Length", str(len(body)))] if not body else ())
+        assert_plain_error(resp, 502)
+        assert b"closed the connection without a response" in resp.body, resp.body
+        assert c.request("GET", "/echo").status == 200
+    sent = [l for l in upstream.stdout.lines() if l.startswith("REQ ") and "?once" in l]
+    assert len(sent) == 1, sent
+
+
 @pytest.mark.parametrize("path", ["/extra-response", "/extra-later"])
 def test_unasked_second_response_never_reaches_another_request(start_tracegate, upstream, path):
     """An upstream that sends a second response nobody asked for, with the

@@ -45,6 +45,10 @@ Behaviour is chosen by the path (the part of the target before '?'):
     /reset            headers with Content-Length 1000000, 64 KiB, then a TCP RST
     /garbage          bytes that are not HTTP, then close
     /close-now        reads the request, closes without answering
+    /close-if-reused  on a connection's first request like /echo; on a later
+                      one reads the request and closes without answering
+                      (a pooled connection that died as it was reused)
+    /reset-if-reused  the same, resetting the connection instead
     /reset-now        reads the request, resets the connection without answering
     /conn-id          the connection id as the body
     /extra-response   a complete response and a second one nobody asked for
@@ -484,12 +488,20 @@ async def handle_conn(reader, writer):
     reader.conn_id = conn_id
     log("OPEN %d" % conn_id)
     writer.transport.set_write_buffer_limits(high=4 << 20)
+    served = 0
     try:
         while True:
             req = await read_request(reader)
             if req is None:
                 break
             log("REQ %d %s %s" % (conn_id, req.method, req.target))
+            served += 1
+            if req.path in ("/close-if-reused", "/reset-if-reused") and served > 1:
+                await read_body(reader, req)
+                log("DROP %d" % conn_id)
+                if req.path == "/reset-if-reused":
+                    reset(writer)
+                break
             if not await handle_request(reader, writer, req, conn_id):
                 break
             if CLOSE_RATE > 0 and _rng.random() < CLOSE_RATE:
