@@ -261,6 +261,19 @@ def report_sanitizer_output(name, pid, lines):
     return "%s (pid %d) printed a sanitizer report on stderr: %r" % (name, pid, hits[:5])
 
 
+def run_tracegate(*args, timeout=10, check=False, **kw):
+    """Run tracegate to completion (--check-config, --version, a bad flag):
+    a CompletedProcess with text stdout and stderr. A sanitizer report on
+    its stderr fails the test, as it does for a started tracegate."""
+    require_binary()
+    r = subprocess.run([TRACEGATE_BIN] + [str(a) for a in args], capture_output=True,
+                       text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=check, **kw)
+    msg = report_sanitizer_output("tracegate", 0, r.stderr.splitlines())
+    if msg:
+        pytest.fail(msg, pytrace=False)
+    return r
+
+
 def require_binary():
     if not os.access(TRACEGATE_BIN, os.X_OK):
         pytest.fail("tracegate binary not found or not executable at %s "

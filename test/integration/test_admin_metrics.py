@@ -9,11 +9,9 @@ matches. Reads need no token: tracegate listens on loopback."""
 import json
 import signal
 import socket
-import subprocess
-
 import pytest
 
-from conftest import TRACEGATE_BIN, free_port, wait_until
+from conftest import free_port, run_tracegate, wait_until
 from rawhttp import Conn, request
 import promtext
 
@@ -89,8 +87,7 @@ def test_request_counters_histograms_and_spans_match_what_was_sent(start_tracega
     before = scrape(tg)
     for route in ("/api", "/down", "unmatched", "/admin"):
         assert set(requests_of(before, route).values()) == {0.0}, route
-    version = subprocess.run([TRACEGATE_BIN, "--version"], capture_output=True, text=True,
-                             check=True).stdout.split()[1]
+    version = run_tracegate("--version", check=True).stdout.split()[1]
     assert before.value("tracegate_build_info", version=version) == 1
     assert before.value("tracegate_workers") == 2
 

@@ -2,15 +2,12 @@
 (--check-config is covered case by case in test_config_files.py.)"""
 
 import re
-import subprocess
 
-from conftest import READY_RE, TRACEGATE_BIN, require_binary
+from conftest import READY_RE, run_tracegate
 
 
 def run(*args, timeout=10):
-    require_binary()
-    return subprocess.run([TRACEGATE_BIN] + [str(a) for a in args], capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return run_tracegate(*args, timeout=timeout)
 
 
 def test_version():

@@ -5,19 +5,18 @@ be refused (exit 1) with exactly the lines of its .err file, where FILE
 stands for the path given on the command line.
 """
 
-import subprocess
+import socket
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, TRACEGATE_BIN
+from conftest import REPO, free_port, run_tracegate
 
 CASES = REPO / "test" / "config"
 
 
 def check(path):
-    return subprocess.run([TRACEGATE_BIN, "--check-config", "--config", str(path)],
-                          capture_output=True, text=True, timeout=10)
+    return run_tracegate("--check-config", "--config", path)
 
 
 @pytest.mark.parametrize("path", sorted((CASES / "valid").glob("*.json")) + sorted((REPO / "config").glob("*.json")), ids=lambda p: p.name)
@@ -40,37 +39,24 @@ def test_invalid_config_gives_exact_errors(path):
 def test_file_errors_stand_even_when_a_flag_sets_the_same_key(tmp_path):
     cfg = tmp_path / "c.json"
     cfg.write_text('{"upstream": "ftp://bad", "workers": 1}')
-    r = subprocess.run([TRACEGATE_BIN, "--check-config", "--config", str(cfg),
-                        "--upstream", "http://127.0.0.1:1"],
-                       capture_output=True, text=True, timeout=10)
+    r = run_tracegate("--check-config", "--config", cfg, "--upstream", "http://127.0.0.1:1")
     assert r.returncode == 1
     assert "ftp://bad" in r.stderr
 
 
-def test_flags_override_file(tmp_path):
+def test_flags_override_file(start_tracegate):
     """The file says one listen port, the flag another: the flag wins."""
-    from conftest import free_port, wait_until
-    import socket
     file_port, flag_port = free_port(), free_port()
-    cfg = tmp_path / "c.json"
-    cfg.write_text('{"upstream": "http://127.0.0.1:1", "workers": 1, "access_log": "off",'
-                   ' "listen": "127.0.0.1:%d"}' % file_port)
-    p = subprocess.Popen([TRACEGATE_BIN, "--config", str(cfg),
-                          "--listen", "127.0.0.1:%d" % flag_port],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        line = p.stderr.readline()
-        assert "listening on http://127.0.0.1:%d (1 workers)" % flag_port in line
-        with socket.create_connection(("127.0.0.1", flag_port), timeout=2):
-            pass
-        try:
-            socket.create_connection(("127.0.0.1", file_port), timeout=2).close()
-            assert False, "file's listen port should not be in use"
-        except ConnectionRefusedError:
-            pass
-    finally:
-        p.terminate()
-        assert p.wait(timeout=10) == 0
+    tg = start_tracegate("--listen", "127.0.0.1:%d" % flag_port, ready=False,
+                         config={"upstream": "http://127.0.0.1:1", "workers": 1,
+                                 "access_log": "off", "listen": "127.0.0.1:%d" % file_port})
+    tg.stderr.wait_for(lambda l: "listening on" in l, 10, "the listening line")
+    assert any("listening on http://127.0.0.1:%d (1 workers)" % flag_port in l
+               for l in tg.stderr.lines()), tg.stderr.lines()
+    with socket.create_connection(("127.0.0.1", flag_port), timeout=2):
+        pass
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", file_port), timeout=2).close()
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
@@ -80,7 +66,6 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 
 def test_bad_flags_exit_2():
-    r = subprocess.run([TRACEGATE_BIN, "--workers", "zero"], capture_output=True, text=True,
-                       timeout=10)
+    r = run_tracegate("--workers", "zero")
     assert r.returncode == 2
     assert 'tracegate: --workers: expected an integer between 1 and 256, got "zero"' in r.stderr

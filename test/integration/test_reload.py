@@ -6,11 +6,10 @@ fail no request."""
 
 import json
 import signal
-import subprocess
 import threading
 
 from admin_client import TOKEN_ENV, admin, post, state, wait_audit
-from conftest import TRACEGATE_BIN
+from conftest import run_tracegate
 from rawhttp import Conn, request
 
 
@@ -62,8 +61,7 @@ def test_bad_file_is_rejected_and_old_config_serves(start_tracegate, upstream, t
     write(path, bad)
     line = reload(tg, 1)
     assert "rejected" in line and "running configuration stays" in line
-    check = subprocess.run([TRACEGATE_BIN, "--config", str(path), "--check-config"],
-                           capture_output=True, text=True)
+    check = run_tracegate("--config", path, "--check-config")
     assert check.returncode == 1
     expected = [l for l in check.stderr.splitlines() if l.strip()]
     assert len(expected) >= 3

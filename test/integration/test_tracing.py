@@ -369,12 +369,11 @@ def test_unknown_method_and_redaction_and_capture(start_tracegate, upstream):
 
 def test_authorization_cannot_be_captured(tmp_path):
     import subprocess
-    from conftest import TRACEGATE_BIN
+    from conftest import run_tracegate
     cfg = tmp_path / "c.json"
     cfg.write_text(json.dumps({"upstream": "http://127.0.0.1:1",
                                "tracing": {"capture_request_headers": ["Authorization"]}}))
-    r = subprocess.run([TRACEGATE_BIN, "--check-config", "--config", str(cfg)],
-                       capture_output=True, text=True, timeout=10)
+    r = run_tracegate("--check-config", "--config", cfg)
     assert r.returncode == 1
     assert "never captured" in r.stderr + r.stdout
 
