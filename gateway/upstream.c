@@ -89,6 +89,7 @@ int tg_upstream_start(struct tg_conn *c)
         curl_easy_setopt(c->easy, CURLOPT_READDATA, c);
         curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETDATA, c);
         curl_easy_setopt(c->easy, CURLOPT_PREREQDATA, c);
+        curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->curl_error);
     }
     char *url = build_url(c);
     if (url == NULL) {
@@ -361,8 +362,8 @@ static void describe_failure(struct tg_conn *c, CURLcode rc)
     }
     switch (rc) {
     case CURLE_COULDNT_CONNECT:
-        tg_server_fail(c, 502, "cannot connect to upstream %s (%s)",
-                       r->upstream_authority, c->curl_error);
+        tg_server_fail(c, 502, "cannot connect to upstream %s (%s)", r->upstream_authority,
+                       c->curl_error[0] != '\0' ? c->curl_error : curl_easy_strerror(rc));
         break;
     case CURLE_COULDNT_RESOLVE_HOST:
         tg_server_fail(c, 502, "cannot resolve upstream host %s", r->upstream_authority);

@@ -23,7 +23,11 @@ def test_upstream_refused_gives_502(start_tracegate):
     dead = free_port()  # nothing listens here
     tg = start_tracegate("--upstream", "http://127.0.0.1:%d" % dead)
     with Conn(tg.port) as c:
-        assert_tracegate_error(c.request("GET", "/echo"), 502)
+        resp = c.request("GET", "/echo")
+        assert_tracegate_error(resp, 502)
+        # The reason says what happened, in libcurl's words.
+        assert resp.body.decode().startswith(
+            "tracegate: cannot connect to upstream 127.0.0.1:%d (Failed to connect" % dead), resp.body
         # An error answer is a complete response; the connection may go on.
         assert_tracegate_error(c.request("GET", "/echo"), 502)
 
