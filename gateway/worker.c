@@ -32,83 +32,14 @@
 #include "metrics.h"
 #include "server.h"
 #include "upstream.h"
-
-enum { TAG_MHD = 1, TAG_WAKE, TAG_CURL, TAG_CLIENT };
+#include "worker_internal.h"
 
 #define TICK_NS (100 * 1000000LL)
 /* A request suspended this long gets its client socket watched for close. */
 #define WATCH_AFTER_NS (1000 * 1000000LL)
-/* Free streaming buffers kept per worker (each TG_BUF_BYTES): enough for
- * hundreds of concurrent streams without a malloc/free per request. */
-#define BUF_POOL_MAX 256
-/* Idle curl easy handles kept for reuse. A request holds one only while its
- * transfer runs, so a worker needs about as many as it has transfers in
- * flight, not one per client connection. */
-#define EASY_POOL_MAX 256
 #define MAX_EVENTS 256
 /* Rounds of curl <-> MHD hand-offs per loop turn before epoll again. */
 #define INNER_ROUNDS 8
-
-/* A configuration version this worker holds: its newest, or an older one
- * that requests begun under it still run on. */
-struct tg_conf_use {
-    struct tg_confver *ver;
-    const struct tg_config *cfg;
-    uint64_t generation;
-    unsigned inflight;
-    struct tg_conf_use *next;
-};
-
-struct tg_worker {
-    int id;
-    const struct tg_config *cfg;     /* boot configuration */
-    struct tg_conf_use *conf;        /* newest first */
-    int listen_fd;
-    int epfd;
-    int wakefd;
-    struct MHD_Daemon *mhd;
-    CURLM *multi;
-    pthread_t thread;
-    bool started;
-    atomic_bool stop_requested;
-
-    int64_t curl_deadline_ns;   /* -1: no curl timer */
-    int64_t mhd_deadline_ns;    /* -1: MHD needs no timed call */
-    int64_t next_tick_ns;
-    bool curl_kick;             /* run curl's timeout action this turn */
-    bool resume_pending;        /* MHD_run must process a resume */
-    bool draining;
-    int64_t drain_deadline_ns;
-    int cut_count;
-
-    /* Upstream sockets: the events registered in epoll, and whether curl
-     * currently wants the socket at all (a pooled idle connection stays
-     * registered, saving two epoll_ctl per request). */
-    size_t fd_cap;
-    uint32_t *fd_events;
-    uint8_t *fd_registered;
-    uint8_t *fd_wanted;
-    CURL **fd_owner;            /* the transfer running on it (maybe paused), or NULL */
-    struct tg_conn **client_watch;
-
-    struct tg_conn *head_first; /* waiting for a request head, oldest first */
-    struct tg_conn *head_last;
-    struct tg_conn *active;     /* requests in flight */
-    struct tg_conn *collecting; /* see tg_worker_confirm_collect */
-    size_t active_count;
-    size_t conn_count;
-    size_t conn_limit;          /* this worker's share of max_connections */
-
-    char *free_bufs[BUF_POOL_MAX];
-    size_t free_buf_count;
-    CURL *free_easy[EASY_POOL_MAX];
-    size_t free_easy_count;
-
-    struct tg_logbuf log;
-    struct tg_tracer *tracer;
-    struct tg_rng rng;
-    struct tg_worker_metrics *metrics;  /* written by this thread only */
-};
 
 int64_t tg_now_ns(void)
 {
@@ -122,11 +53,6 @@ int64_t tg_unix_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint64_t tag(int t, int fd)
-{
-    return ((uint64_t)t << 32) | (uint32_t)fd;
 }
 
 /* ---- small accessors -------------------------------------------------------- */
@@ -352,7 +278,7 @@ void tg_worker_confirm_collect(struct tg_conn *c)
 /* A small body that did not come with its headers may come slowly (a
  * server trickling a known-length body): stream it rather than make the
  * client wait for all of it. */
-static void confirm_collects(struct tg_worker *w)
+void tg_worker_confirm_collects(struct tg_worker *w)
 {
     while (w->collecting != NULL) {
         struct tg_conn *c = w->collecting;
@@ -399,7 +325,7 @@ static void watch_client(struct tg_conn *c)
         return;
     }
     /* RDHUP only: pipelined bytes must not wake us, a close must. */
-    struct epoll_event ev = {.events = EPOLLRDHUP, .data.u64 = tag(TAG_CLIENT, fd)};
+    struct epoll_event ev = {.events = EPOLLRDHUP, .data.u64 = tg_worker_tag(TAG_CLIENT, fd)};
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
         w->client_watch[fd] = c;
         c->watching_client = true;
@@ -416,207 +342,6 @@ void tg_worker_unwatch_client(struct tg_conn *c)
     epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->client_fd, NULL);
     w->client_watch[c->client_fd] = NULL;
     c->watching_client = false;
-}
-
-/* ---- curl glue ------------------------------------------------------------ */
-
-static void curl_fd_set(struct tg_worker *w, int fd, uint32_t events)
-{
-    struct epoll_event ev = {.events = events, .data.u64 = tag(TAG_CURL, fd)};
-    bool known = (size_t)fd < w->fd_cap && w->fd_registered[fd];
-    int op = known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-
-    if (epoll_ctl(w->epfd, op, fd, &ev) < 0) {
-        /* Our table can be stale if a socket closed behind curl's back. */
-        op = errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-        epoll_ctl(w->epfd, op, fd, &ev);
-    }
-    if ((size_t)fd < w->fd_cap) {
-        w->fd_registered[fd] = 1;
-        w->fd_events[fd] = events;
-    }
-}
-
-static int on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-    struct tg_worker *w = userp;
-
-    if (what == CURL_POLL_REMOVE) {
-        if ((size_t)fd < w->fd_cap) {
-            w->fd_wanted[fd] = 0; /* stays registered; see fd_registered */
-        } else {
-            epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
-        }
-        return 0;
-    }
-    uint32_t events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) |
-                      ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
-    if ((size_t)fd < w->fd_cap) {
-        w->fd_wanted[fd] = 1;
-        w->fd_owner[fd] = e;
-        if (w->fd_registered[fd] && w->fd_events[fd] == events) {
-            return 0;
-        }
-    }
-    curl_fd_set(w, fd, events);
-    return 0;
-}
-
-static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
-{
-    struct tg_worker *w = userp;
-
-    if (timeout_ms < 0) {
-        w->curl_deadline_ns = -1;
-    } else if (timeout_ms == 0) {
-        w->curl_kick = true;
-        w->curl_deadline_ns = -1;
-    } else {
-        w->curl_deadline_ns = tg_now_ns() + (int64_t)timeout_ms * 1000000;
-    }
-    return 0;
-}
-
-static int on_curl_close(void *clientp, curl_socket_t fd)
-{
-    struct tg_worker *w = clientp;
-
-    if ((size_t)fd < w->fd_cap) {
-        w->fd_registered[fd] = 0;
-        w->fd_wanted[fd] = 0;
-        w->fd_events[fd] = 0;
-        w->fd_owner[fd] = NULL;
-    }
-    return close(fd); /* also leaves the epoll set */
-}
-
-void tg_worker_transfer_ended(struct tg_worker *w, CURL *e)
-{
-    curl_socket_t fd = CURL_SOCKET_BAD;
-
-    /* curl finds e's last connection by its id, even when another transfer
-     * has taken it from the pool since (within the curl call that finished
-     * e, before its message is read): only e's own claim is dropped. */
-    if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd >= 0 &&
-        (size_t)fd < w->fd_cap && w->fd_owner[fd] == e) {
-        w->fd_owner[fd] = NULL;
-    }
-}
-
-void tg_worker_curl_easy_setup(struct tg_worker *w, CURL *e)
-{
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_curl_close);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, w);
-}
-
-static void curl_messages(struct tg_worker *w)
-{
-    CURLMsg *m;
-    int left;
-
-    while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
-        if (m->msg != CURLMSG_DONE) {
-            continue;
-        }
-        struct tg_conn *c = NULL;
-        CURLcode rc = m->data.result;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-        if (c != NULL) {
-            tg_upstream_done(c, rc);
-        }
-    }
-}
-
-static void curl_timeout_action(struct tg_worker *w)
-{
-    int running;
-
-    w->curl_kick = false;
-    w->curl_deadline_ns = -1;
-    curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    confirm_collects(w);
-    curl_messages(w);
-}
-
-/*
- * An idle pooled connection became readable: the upstream closed it, or sent
- * bytes nobody asked for. libcurl 7.88 checks a pooled connection before
- * reuse only for a close; pending bytes pass as alive, and it would read them
- * as the answer to the next request sent on it, from whichever client
- * (response queue poisoning). So the socket is replaced, under the same
- * descriptor number curl holds, by one whose peer is gone: curl's check then
- * finds the connection dead and closes it through on_curl_close, and the
- * upstream connection itself is closed now.
- */
-static void retire_idle_socket(int fd)
-{
-    int sv[2];
-
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-        shutdown(fd, SHUT_RDWR); /* at least a send on it fails */
-        return;
-    }
-    close(sv[1]);
-    if (dup3(sv[0], fd, O_CLOEXEC) < 0) {
-        shutdown(fd, SHUT_RDWR);
-    }
-    close(sv[0]);
-}
-
-/*
- * Does a transfer of this worker run on fd? curl's socket callback does not
- * always tell: interest is reported per socket, not per transfer, so a
- * transfer that takes a connection from the pool may not be announced
- * before the connection's answer arrives. Each transfer notes the local
- * port of its connection before its request goes out (upstream.c), and
- * that is compared here. A socket that is not TCP cannot be told apart and
- * counts as in use.
- */
-static bool socket_in_use(struct tg_worker *w, int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    int port;
-
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-        return true;
-    }
-    if (ss.ss_family == AF_INET) {
-        port = ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-        port = ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port);
-    } else {
-        return true;
-    }
-    for (struct tg_conn *c = w->active; c != NULL; c = c->next) {
-        if (c->in_multi && c->upstream_local_port == port) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void curl_event(struct tg_worker *w, int fd, uint32_t events)
-{
-    int running;
-
-    if ((size_t)fd < w->fd_cap && !w->fd_wanted[fd]) {
-        if (w->fd_owner[fd] != NULL || socket_in_use(w, fd)) {
-            /* A paused transfer's socket: stop watching until curl asks
-             * for it again on unpause. */
-            epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
-        } else {
-            /* dup3 closed the old socket, which also left the epoll set. */
-            retire_idle_socket(fd);
-        }
-        w->fd_registered[fd] = 0;
-        return;
-    }
-    int flags = ((events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) ? CURL_CSELECT_IN : 0) |
-                ((events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
-                ((events & EPOLLERR) ? CURL_CSELECT_ERR : 0);
-    curl_multi_socket_action(w->multi, fd, flags, &running);
-    confirm_collects(w);
 }
 
 /* ---- MHD -------------------------------------------------------------------- */
@@ -651,7 +376,7 @@ static void run_mhd_and_curl(struct tg_worker *w, bool mhd_ready)
             }
         }
         if (w->curl_kick) {
-            curl_timeout_action(w);
+            tg_worker_curl_timeout_action(w);
         }
         if (!mhd_ready && !w->resume_pending && !w->curl_kick) {
             return;
@@ -754,7 +479,7 @@ static void *worker_main(void *arg)
             if (t == TAG_MHD) {
                 mhd_ready = true;
             } else if (t == TAG_CURL) {
-                curl_event(w, fd, evs[i].events);
+                tg_worker_curl_event(w, fd, evs[i].events);
             } else if (t == TAG_CLIENT) {
                 struct tg_conn *c = (size_t)fd < w->fd_cap ? w->client_watch[fd] : NULL;
                 if (c != NULL) {
@@ -775,7 +500,7 @@ static void *worker_main(void *arg)
         if (w->curl_deadline_ns >= 0 && w->curl_deadline_ns <= now) {
             w->curl_kick = true;
         }
-        curl_messages(w);
+        tg_worker_curl_messages(w);
         if (w->mhd_deadline_ns >= 0 && w->mhd_deadline_ns <= now) {
             mhd_ready = true;
         }
@@ -861,9 +586,9 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
     if (w->multi == NULL) {
         goto fail;
     }
-    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, tg_worker_on_curl_socket);
     curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
-    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, tg_worker_on_curl_timer);
     curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
     curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)cfg->upstream_keepalive);
 
@@ -883,8 +608,8 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
         r = -EINVAL;
         goto fail;
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag(TAG_MHD, di->epoll_fd)};
-    struct epoll_event wev = {.events = EPOLLIN, .data.u64 = tag(TAG_WAKE, w->wakefd)};
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tg_worker_tag(TAG_MHD, di->epoll_fd)};
+    struct epoll_event wev = {.events = EPOLLIN, .data.u64 = tg_worker_tag(TAG_WAKE, w->wakefd)};
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, di->epoll_fd, &ev) < 0 ||
         epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &wev) < 0) {
         r = -errno;
