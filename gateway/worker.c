@@ -473,6 +473,7 @@ static void *worker_main(void *arg)
             break;
         }
         bool mhd_ready = false;
+        w->batch++;
         for (int i = 0; i < n; i++) {
             int t = (int)(evs[i].data.u64 >> 32);
             int fd = (int)(uint32_t)evs[i].data.u64;
@@ -570,9 +571,10 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
     w->fd_registered = calloc(w->fd_cap, 1);
     w->fd_wanted = calloc(w->fd_cap, 1);
     w->fd_owner = calloc(w->fd_cap, sizeof(*w->fd_owner));
+    w->fd_closed_batch = calloc(w->fd_cap, sizeof(*w->fd_closed_batch));
     w->client_watch = calloc(w->fd_cap, sizeof(*w->client_watch));
     if (w->conf == NULL || w->fd_events == NULL || w->fd_registered == NULL ||
-        w->fd_wanted == NULL || w->fd_owner == NULL ||
+        w->fd_wanted == NULL || w->fd_owner == NULL || w->fd_closed_batch == NULL ||
         w->client_watch == NULL) {
         goto fail;
     }
@@ -685,6 +687,7 @@ void tg_worker_destroy(struct tg_worker *w)
     free(w->fd_registered);
     free(w->fd_wanted);
     free(w->fd_owner);
+    free(w->fd_closed_batch);
     free(w->client_watch);
     while (w->conf != NULL) {
         conf_use_drop(w, w->conf);

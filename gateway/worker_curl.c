@@ -82,6 +82,7 @@ static int on_curl_close(void *clientp, curl_socket_t fd)
         w->fd_wanted[fd] = 0;
         w->fd_events[fd] = 0;
         w->fd_owner[fd] = NULL;
+        w->fd_closed_batch[fd] = w->batch;
     }
     return close(fd); /* also leaves the epoll set */
 }
@@ -196,6 +197,11 @@ void tg_worker_curl_event(struct tg_worker *w, int fd, uint32_t events)
 {
     int running;
 
+    if ((size_t)fd < w->fd_cap && w->fd_closed_batch[fd] == w->batch) {
+        /* Stale: the socket this event was for is closed. Retiring what
+         * now has its number would kill a connection being opened. */
+        return;
+    }
     if ((size_t)fd < w->fd_cap && !w->fd_wanted[fd]) {
         if (w->fd_owner[fd] != NULL || socket_in_use(w, fd)) {
             /* A paused transfer's socket: stop watching until curl asks

@@ -66,6 +66,11 @@ struct tg_worker {
     uint8_t *fd_registered;
     uint8_t *fd_wanted;
     CURL **fd_owner;            /* the transfer running on it (maybe paused), or NULL */
+    /* The epoll batch in which curl last closed the socket: an event of
+     * the same batch for that number is the closed socket's, not the one
+     * curl may have opened under the number since. */
+    uint32_t *fd_closed_batch;
+    uint32_t batch;             /* counts epoll_wait returns */
     struct tg_conn **client_watch;
 
     struct tg_conn *head_first; /* waiting for a request head, oldest first */

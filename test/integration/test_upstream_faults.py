@@ -167,7 +167,7 @@ METHODS = ["GET", "HEAD", "DELETE", "OPTIONS", "POST"]
 def test_random_keepalive_closes_under_load(start_upstream, start_tracegate):
     """The upstream closes half of its kept-alive connections right after a
     response, without a word, while 4 clients send requests back to back: the
-    race where a pooled connection dies as it is reused. Requests with an
+    race where a pooled connection dies as it is reused (2,400 requests). Requests with an
     idempotent method and no body are sent again on a fresh connection and
     all succeed; a POST may get a 502 (it is never sent twice); every 200 is
     the answer to its own request; the pool keeps working."""
@@ -179,7 +179,7 @@ def test_random_keepalive_closes_under_load(start_upstream, start_tracegate):
     def client(k):
         try:
             with Conn(tg.port) as c:
-                for i in range(150):
+                for i in range(600):
                     m = METHODS[i % len(METHODS)]
                     target = "/echo?c=%d&i=%d" % (k, i)
                     body = b"p" * 100 if m == "POST" else None
@@ -194,9 +194,9 @@ def test_random_keepalive_closes_under_load(start_upstream, start_tracegate):
     for t in threads:
         t.join(60)
     assert not errors, errors
-    assert len(results) == 600
+    assert len(results) == 2400
     drops = sum(1 for l in up.stdout.lines() if l.startswith("DROP "))
-    assert drops >= 100, "the upstream dropped only %d connections" % drops
+    assert drops >= 400, "the upstream dropped only %d connections" % drops
     post_502 = 0
     for m, target, resp in results:
         if m == "POST" and resp.status == 502:
@@ -206,9 +206,9 @@ def test_random_keepalive_closes_under_load(start_upstream, start_tracegate):
         assert resp.status == 200, (m, target, resp)
         if m != "HEAD":
             assert resp.json()["target"] == target and resp.json()["method"] == m
-    print("%d kept-alive connections dropped by the upstream; %d of 120 POSTs got 502"
+    print("%d kept-alive connections dropped by the upstream; %d of 480 POSTs got 502"
           % (drops, post_502))
-    assert post_502 < 60
+    assert post_502 < 240
     # Afterwards every upstream connection but the pooled ones is closed.
     wait_until(lambda: sum(l.startswith("OPEN ") for l in up.stdout.lines())
                - sum(l.startswith("CLOSED ") for l in up.stdout.lines()) <= 4, 5,
