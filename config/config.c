@@ -51,6 +51,7 @@ static const struct field top_fields[] = {
     {"max_response_header_bytes", K_INT, TOP(max_response_header_bytes), 1024, 1048576},
     {"max_body_bytes", K_INT, TOP(max_body_bytes), 0, INT64_MAX},
     {"client_timeout_ms", K_INT, TOP(client_timeout_ms), 1000, MS_MAX},
+    {"client_body_min_rate", K_INT, TOP(client_body_min_rate), 0, 1LL << 30},
     {"connect_timeout_ms", K_INT, TOP(connect_timeout_ms), 1, MS_MAX},
     {"header_timeout_ms", K_INT, TOP(header_timeout_ms), 1, MS_MAX},
     {"idle_timeout_ms", K_INT, TOP(idle_timeout_ms), 1, MS_MAX},
@@ -582,6 +583,7 @@ static void set_defaults(struct tg_config *cfg)
     cfg->max_response_header_bytes = 4096;
     cfg->max_body_bytes = 0;
     cfg->client_timeout_ms = 60000;
+    cfg->client_body_min_rate = 240;
     cfg->connect_timeout_ms = 5000;
     cfg->header_timeout_ms = 60000;
     cfg->idle_timeout_ms = 60000;

@@ -166,6 +166,9 @@ struct tg_config {
     uint64_t max_response_header_bytes;
     uint64_t max_body_bytes;  /* default for routes; 0 = unlimited */
     int64_t client_timeout_ms;
+    /* bytes/s a request body must average, over the time tracegate waited
+     * for the client, once TG_BODY_RATE_GRACE_NS of it passed; 0 = no floor */
+    uint64_t client_body_min_rate;
     int64_t connect_timeout_ms;
     int64_t header_timeout_ms;
     int64_t idle_timeout_ms;

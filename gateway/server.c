@@ -33,6 +33,8 @@
 #include "upstream.h"
 #include "worker.h"
 
+/* Waiting on a request body this long before its rate is judged. */
+#define TG_BODY_RATE_GRACE_NS (5 * 1000000000LL)
 /* Body bytes read and thrown away before a local answer (404, 413, an
  * upstream failure mid-upload). Past this the connection is closed. */
 #define DISCARD_MAX_BYTES (4 * 1024 * 1024)
@@ -231,6 +233,9 @@ static void request_finish(struct tg_conn *c, bool client_aborted)
          * what it was sent and let the span carry the upstream's error. */
         client_aborted = false;
     }
+    if (c->cut_by_us) {
+        client_aborted = false;  /* tracegate's decision, logged as local_status */
+    }
     struct tg_worker_metrics *m = tg_worker_metrics(c->w);
     tg_metrics_gauge_add(&m->in_flight, -1);
     tg_upstream_abort(c);
@@ -411,6 +416,7 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
         return queue_local(c);
     }
 
+    c->body_last_ns = tg_now_ns();
     int r = tg_upstream_start(c);
     if (r == TG_EPARSE) {
         local(c, 400, true, "request header tracegate refuses to forward");
@@ -432,10 +438,42 @@ static enum MHD_Result discard(struct tg_conn *c, size_t *size)
     return c->discarded_bytes > DISCARD_MAX_BYTES ? MHD_NO : MHD_YES;
 }
 
+/*
+ * A body trickled in to hold the connection (and its upstream connection)
+ * keeps the silence timeout from firing with a byte now and then. Like
+ * Kestrel's minimum data rate: past the first TG_BODY_RATE_GRACE_NS of
+ * waiting on the client, the body must average client_body_min_rate bytes
+ * a second over that waiting time. Time the upstream made the client wait
+ * (the buffer was full) does not count.
+ */
+static bool body_too_slow(struct tg_conn *c, size_t arriving)
+{
+    int64_t now = tg_now_ns();
+    if (!c->body_backpressure) {
+        c->body_client_ns += now - c->body_last_ns;
+    }
+    c->body_last_ns = now;
+    uint64_t rate = c->cfg->client_body_min_rate;
+    if (rate == 0 || c->body_client_ns <= TG_BODY_RATE_GRACE_NS) {
+        return false;
+    }
+    /* bytes * 1e9 < rate * ns, in doubles: no overflow for any input */
+    return (double)(c->body_bytes + arriving) * 1e9 < (double)rate * (double)c->body_client_ns;
+}
+
 static enum MHD_Result request_body(struct tg_conn *c, const char *data, size_t *size)
 {
     if (c->state != RQ_UPSTREAM || c->upstream_done) {
         return discard(c, size);
+    }
+    if (body_too_slow(c, *size)) {
+        /* MHD cannot answer in the middle of a body: logged as 408,
+         * the connection closed. */
+        tg_upstream_abort(c);
+        local(c, 408, true, "request body arriving too slowly");
+        c->error_type = "client_too_slow";
+        c->cut_by_us = true;
+        return MHD_NO;
     }
     uint64_t max = c->route->max_body_bytes;
     if (max > 0 && c->body_bytes + *size > max) {
@@ -463,6 +501,7 @@ static enum MHD_Result request_body(struct tg_conn *c, const char *data, size_t 
     c->body_bytes += n;
     *size -= n;
     tg_upstream_unpause(c);
+    c->body_backpressure = *size > 0;
     if (*size > 0) {
         /* Buffer full: MHD offers the rest again after resume. */
         tg_worker_suspend(c);

@@ -5,6 +5,7 @@ that makes no progress is closed after it. A thousand trickling connections
 held at once must not keep normal clients from being served, and every one
 of them is reclaimed."""
 
+import json
 import selectors
 import socket
 import statistics
@@ -51,6 +52,91 @@ def test_trickled_head_cut_at_client_timeout(start_tracegate, upstream):
     assert 0.9 <= took < 3.0, "cut after %.2f s with client_timeout_ms 1000" % took
     wait_until(lambda: not client_connections(tg), 5, "tracegate to release the connection")
     assert request(tg.port, "GET", "/echo").status == 200
+
+
+def trickle_body(port, target, total, piece, interval, limit):
+    """POST a total-byte body, piece bytes every interval seconds. Returns
+    (seconds until the server closed the connection or answered, the
+    answer's bytes)."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(interval)
+    s.sendall(b"POST %s HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n"
+              % (target.encode(), total))
+    t0 = time.monotonic()
+    sent, got = 0, b""
+    try:
+        while time.monotonic() - t0 < limit:
+            if sent < total:
+                try:
+                    n = min(piece, total - sent)
+                    s.sendall(b"x" * n)
+                    sent += n
+                except (BrokenPipeError, ConnectionResetError):
+                    return time.monotonic() - t0, got
+            try:
+                data = s.recv(65536)
+                if data == b"":
+                    return time.monotonic() - t0, got
+                got += data
+                if sent >= total and b"\r\n\r\n" in got:
+                    head, body = got.split(b"\r\n\r\n", 1)
+                    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                    if len(body) >= length:
+                        return time.monotonic() - t0, got
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                return time.monotonic() - t0, got
+        return None, got
+    finally:
+        s.close()
+
+
+def test_trickled_body_cut_below_the_minimum_rate(start_tracegate, upstream):
+    """A body trickled at 20 bytes a second (far below the default 240) to a
+    route whose silence timeout never fires is cut once 5 s of waiting have
+    passed: no answer can be sent mid-body, so the connection is closed, the
+    access log says 408, the upstream's transfer is closed. A body at 1,000
+    bytes a second on another connection meanwhile gets its 200."""
+    tg = start_tracegate(config={"upstream": upstream.url},
+                         env={"OTEL_TRACES_EXPORTER": "console", "OTEL_BSP_SCHEDULE_DELAY": "20"})
+    result = {}
+
+    def steady():
+        result["steady"] = trickle_body(tg.port, "/echo?steady", 8000, 100, 0.1, 20)
+
+    t = threading.Thread(target=steady)
+    t.start()
+    took, got = trickle_body(tg.port, "/echo?slow", 100000, 10, 0.5, 20)
+    t.join(30)
+    assert took is not None, "a trickled body was still open after 20 s"
+    assert 5.0 <= took < 7.0, "cut after %.2f s" % took
+    assert got == b"", got
+    line = tg.stdout.wait_for(lambda l: '"path":"/echo?slow"' in l, 5, "the access log line")
+    assert json.loads(line)["status"] == 408, line
+    span = json.loads(tg.stdout.wait_for(
+        lambda l: l.startswith('{"traceId"') and '"kind":2' in l and "slow" in l, 5,
+        "the SERVER span"))
+    got_attrs = {a["key"]: next(iter(a["value"].values())) for a in span["attributes"]}
+    assert got_attrs["error.type"] == "client_too_slow", got_attrs
+    assert int(got_attrs["http.response.status_code"]) == 408, got_attrs
+    for l in upstream.stdout.lines():
+        if l.startswith("REQ ") and "/echo?slow" in l:
+            upstream.wait_closed(int(l.split()[1]), 5)
+    steady_took, got = result["steady"]
+    assert steady_took is not None and got.startswith(b"HTTP/1.1 200"), got[:200]
+    assert b'"body_length": 8000' in got or b'"body_length":8000' in got, got[-300:]
+    print("20 B/s body cut after %.2f s; 1,000 B/s body answered after %.2f s" % (
+        took, steady_took))
+
+
+def test_body_rate_floor_can_be_turned_off(start_tracegate, upstream):
+    """client_body_min_rate 0: a 20 bytes/s body is only bound by the
+    silence timeout, and arrives whole."""
+    tg = start_tracegate(config={"upstream": upstream.url, "client_body_min_rate": 0})
+    took, got = trickle_body(tg.port, "/echo?off", 140, 10, 0.5, 20)
+    assert took is not None and got.startswith(b"HTTP/1.1 200"), got[:200]
+    assert took > 6.0, took
 
 
 def test_kept_alive_connection_gets_a_fresh_head_deadline(start_tracegate, upstream):
