@@ -6,8 +6,10 @@
 #include <string.h>
 
 /* A failing allocation is tried this many times in all: after the reserve
- * went back, and again in case another thread took what it freed. */
-#define ATTEMPTS 4
+ * went back, and again in case another thread took what it freed or is
+ * about to free what it holds. A failing malloc returns at once, so the
+ * tries cost nothing next to what a crash inside libcurl would. */
+#define ATTEMPTS 16
 
 static _Atomic(void *) reserve;
 static atomic_bool spent;
