@@ -10,6 +10,8 @@
 #   kvlist        OTEL_RESOURCE_ATTRIBUTES / OTEL_EXPORTER_OTLP_HEADERS lists
 #   headers       Content-Length, upstream response heads and Connection
 #                 options, client request heads (gateway/headers.c)
+#   admin         admin requests: methods, paths, Authorization values and
+#                 /admin/telemetry bodies (admin/admin.c, telemetry.c, auth.c)
 #
 #   test/fuzz/run.sh [SECONDS_PER_TARGET]     default 20 (what CI runs)
 #   FUZZ_SECONDS=3600 test/fuzz/run.sh        long mode: an hour per target
@@ -28,7 +30,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-${FUZZ_SECONDS:-20}}
 build=${BUILD_DIR:-build-fuzz}
-targets=(tracecontext config otlp_proto otlp_json grpc retry_after kvlist headers)
+targets=(tracecontext config otlp_proto otlp_json grpc retry_after kvlist headers admin)
 
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang meson setup "$build" -Dfuzz=true >/dev/null || exit 1
