@@ -303,12 +303,13 @@ def upstream(start_upstream):
 
 @pytest.fixture
 def start_tracegate(tmp_path):
-    """start_tracegate(*args, config=None, env=None, ready=True) -> a running Tracegate.
+    """start_tracegate(*args, config=None, env=None, ready=True, prefix=()) -> a running Tracegate.
 
     With config (a dict) it is written to a JSON file and passed with --config;
     "listen" is filled in with a free port unless given. Without config,
     --listen 127.0.0.1:<free port> is passed. Extra args follow. env (a dict)
-    is added to this process's environment for tracegate. At the end of
+    is added to this process's environment for tracegate; prefix is a command
+    tracegate runs under (["prlimit", "--nofile=64:64"]). At the end of
     the test every instance is stopped by PID; one that died on its own (and
     was not expected to) turns the test into an error, so a crash cannot hide
     behind a passing assertion.
@@ -316,8 +317,8 @@ def start_tracegate(tmp_path):
     require_binary()
     procs = []
 
-    def start(*args, config=None, env=None, ready=True):
-        cmd = [TRACEGATE_BIN]
+    def start(*args, config=None, env=None, ready=True, prefix=()):
+        cmd = list(prefix) + [TRACEGATE_BIN]
         if config is not None:
             cfg = dict(config)
             if "listen" not in cfg:

@@ -14,46 +14,12 @@ import pytest
 
 import promtext
 
-from conftest import (TRACEGATE_BIN, Tracegate, free_port, report_sanitizer_output,
-                      require_binary, wait_until)
+from conftest import wait_until
 from loadkit import MALLOC_FAIL_LIB, Loadgen, Nginx
 from rawhttp import Conn, Cut, request
 
 SMALL = b"ok\n"
 BIG = bytes(range(256)) * 4096  # 1 MiB
-
-
-@pytest.fixture
-def spawn(tmp_path):
-    """spawn(cmd_prefix, *args, env=None) -> a ready Tracegate started as
-    cmd_prefix + [tracegate, --listen ..., *args]; stopped by PID at the end.
-    One that died on its own fails the test."""
-    require_binary()
-    procs = []
-
-    def start(prefix, *args, env=None):
-        port = free_port()
-        cmd = list(prefix) + [TRACEGATE_BIN, "--listen", "127.0.0.1:%d" % port]
-        cmd += [str(a) for a in args]
-        tg = Tracegate(cmd, port, env=env)
-        procs.append(tg)
-        tg.wait_ready()
-        return tg
-
-    yield start
-    died = []
-    for tg in procs:
-        rc = tg.popen.poll()
-        if rc is not None and not tg.expect_exit:
-            died.append("tracegate (pid %d) exited on its own with %r; stderr: %r"
-                        % (tg.pid, rc, tg.stderr.lines()[-20:]))
-        tg.stop(grace=5.0)
-        # Reports at exit (leaks) come after stop(): the whole stderr is read.
-        found = report_sanitizer_output("tracegate", tg.pid, tg.stderr.lines())
-        if found:
-            died.append(found)
-    if died:
-        pytest.fail("; ".join(died), pytrace=False)
 
 
 @pytest.fixture
@@ -100,13 +66,13 @@ def status_of(data):
     return int(data.split(b" ", 2)[1])
 
 
-def test_fd_limit_answers_or_waits_then_recovers(spawn, nginx):
+def test_fd_limit_answers_or_waits_then_recovers(start_tracegate, nginx):
     """64 descriptors, 150 clients: each is answered 200, or 503 with
     Connection: close when no descriptor is left for the upstream, or waits in
     the listen backlog; closing the answered ones lets the waiting ones in,
     and afterwards every new client is served."""
-    tg = spawn(["prlimit", "--nofile=64:64"], "--upstream", nginx.url, "--workers", "1",
-               "--access-log", "off")
+    tg = start_tracegate("--upstream", nginx.url, "--workers", "1", "--access-log", "off",
+                         prefix=["prlimit", "--nofile=64:64"])
     assert any("open file limit (64)" in l for l in tg.stderr.lines()), "no startup warning"
     socks = open_with_requests(tg.port, 150)
     try:
@@ -147,12 +113,12 @@ def test_fd_limit_answers_or_waits_then_recovers(spawn, nginx):
     assert tg.wait_exit(10) == 0
 
 
-def test_connection_limit_under_load(spawn, nginx, tmp_path):
+def test_connection_limit_under_load(start_tracegate, nginx, tmp_path):
     """Steady load on a few connections while idle clients fill max_connections:
     the loaded connections keep being served, a connection past the limit gets
     503 and is closed, and once the idle clients leave new ones are served."""
-    tg = spawn([], "--upstream", nginx.url, "--workers", "1", "--access-log", "off",
-               "--config", write_config(tmp_path, {"max_connections": 40}))
+    tg = start_tracegate("--upstream", nginx.url, "--workers", "1", "--access-log", "off",
+                         "--config", write_config(tmp_path, {"max_connections": 40}))
     lg = Loadgen(tg.port, rate=300, conns=8, reqs=[(1, "GET", "/small")], out=tmp_path / "r.bin")
     held = []
     held_count = []
@@ -219,8 +185,8 @@ FAIL_MS = 3500
     # tried again (gateway/reserve.h)
     ("p=0.01,from=libcurl,seed=14", "true", ()),
 ], ids=["own", "own-untraced", "libmicrohttpd", "libcurl"])
-def test_allocation_failures_answer_503_or_close(spawn, nginx, start_upstream, tmp_path, mode,
-                                                 tracing, headers):
+def test_allocation_failures_answer_503_or_close(start_tracegate, nginx, start_upstream, tmp_path,
+                                                 mode, tracing, headers):
     """Allocations on the worker threads fail (test/fault/malloc_fail.c) while
     small, 1 MiB and upload requests run: every request is answered 200 or
     503, or its connection is closed before any answer; none is cut
@@ -234,8 +200,8 @@ def test_allocation_failures_answer_503_or_close(spawn, nginx, start_upstream, t
     if ASAN:
         # The library comes before the ASan runtime and forwards to it.
         env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":verify_asan_link_order=0"
-    tg = spawn([], "--upstream", nginx.url, "--route", "/up=%s" % echo.url, "--workers", "2",
-               "--access-log", "off", env=env)
+    tg = start_tracegate("--upstream", nginx.url, "--route", "/up=%s" % echo.url,
+                         "--workers", "2", "--access-log", "off", env=env)
     t_ready = time.monotonic()  # the library was loaded before this
     reqs = [(6, "GET", "/small"), (2, "GET", "/big"), (1, "POST", "/up/echo", 65536)]
     lg = Loadgen(tg.port, rate=100 if ASAN else 400, duration=FAIL_MS / 1000.0, conns=32,
