@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
+
 #define ADDR_MAX 64
 
 struct client {
@@ -40,13 +42,6 @@ struct tg_auth {
     size_t count;
     struct client clients[TG_AUTH_TRACKED];
 };
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 bool tg_auth_equal(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -222,7 +217,7 @@ static void note_failure(struct tg_auth *a, struct client *c, int64_t now)
 enum tg_auth_result tg_auth_check(struct tg_auth *a, const char *client,
                                   const char *authorization, int *retry_after_s)
 {
-    int64_t now = mono_ns();
+    int64_t now = tg_now_ns();
     enum tg_auth_result res;
 
     pthread_mutex_lock(&a->mu);

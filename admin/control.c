@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 /* One route prefix the process has seen. */
 struct slot {
     char *prefix;
@@ -38,13 +40,6 @@ struct tg_control {
     size_t slot_count;
     struct slot slots[TG_ROUTE_SLOTS];
 };
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static bool has_override(const struct tg_control *c)
 {
@@ -104,7 +99,7 @@ static json_t *state_locked(struct tg_control *c, bool full)
     json_object_set_new(o, "routes", routes);
     json_object_set_new(o, "overridden", json_boolean(has_override(c)));
     if (c->revert_at_ns > 0) {
-        int64_t left = c->revert_at_ns - mono_ns();
+        int64_t left = c->revert_at_ns - tg_now_ns();
         json_object_set_new(o, "ttl_seconds_left",
                             json_integer(left > 0 ? (left + 999999999) / 1000000000 : 0));
     } else {
@@ -139,7 +134,7 @@ static void *revert_main(void *arg)
             pthread_cond_wait(&c->cond, &c->mu);
             continue;
         }
-        int64_t now = mono_ns();
+        int64_t now = tg_now_ns();
         if (now < c->revert_at_ns) {
             struct timespec ts = {
                 .tv_sec = (time_t)(c->revert_at_ns / 1000000000),
@@ -370,7 +365,7 @@ int tg_control_apply(struct tg_control *c, const struct tg_control_change *ch,
             s->override = ch->routes[i].rate;
         }
     }
-    c->revert_at_ns = ch->ttl_s > 0 ? mono_ns() + ch->ttl_s * 1000000000LL : 0;
+    c->revert_at_ns = ch->ttl_s > 0 ? tg_now_ns() + ch->ttl_s * 1000000000LL : 0;
     if (c->revert_at_ns != 0 && !has_override(c)) {
         c->revert_at_ns = 0; /* nothing to revert */
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "span.h"
 #include "strbuf.h"
 #include "tracez_internal.h"
@@ -109,9 +110,7 @@ int tg_tracez_create(struct tg_tracez **out)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&t->cond, &ca);
     pthread_condattr_destroy(&ca);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    t->started_unix_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    t->started_unix_ns = tg_unix_now_ns();
     *out = t;
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "export_console.h"
 #include "export_otlp.h"
 #include "tg_version.h"
@@ -110,9 +111,7 @@ void tg_tracer_export_trouble(void *arg, const struct tg_export_report *rep, siz
 {
     struct tg_tracer_export *te = arg;
     struct tg_export_log *log = &te->log;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    int64_t now = tg_now_ns();
     uint64_t spans = rep->failure == TG_EXPORT_DELIVERED ? rep->rejected : n;
     if (log->last_ns != 0 && now - log->last_ns < TG_EXPORT_LOG_INTERVAL_S * 1000000000LL) {
         log->quiet_events++;

@@ -41,20 +41,6 @@
 /* Rounds of curl <-> MHD hand-offs per loop turn before epoll again. */
 #define INNER_ROUNDS 8
 
-int64_t tg_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t tg_unix_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- small accessors -------------------------------------------------------- */
 
 const struct tg_config *tg_worker_config(const struct tg_worker *w) { return w->cfg; }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "conn.h"
 
 struct tg_accesslog;
@@ -49,10 +50,6 @@ struct tg_tracer *tg_worker_tracer(struct tg_worker *w);
 struct tg_rng *tg_worker_rng(struct tg_worker *w);
 /* The worker's request counters (gateway/metrics.h; this thread writes them). */
 struct tg_worker_metrics *tg_worker_metrics(struct tg_worker *w);
-
-/* Monotonic and wall clock in nanoseconds. */
-int64_t tg_now_ns(void);
-int64_t tg_unix_now_ns(void);
 
 /* A curl transfer was added: drive curl's 0 ms timer in this loop turn. */
 void tg_worker_kick_curl(struct tg_worker *w);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "span.h"
 #include "spanqueue.h"
 
@@ -30,13 +31,6 @@ struct tg_batch {
     pthread_mutex_t error_mu;
     char last_error[sizeof(((struct tg_export_report *)0)->message)];
 };
-
-static int64_t now_ns(clockid_t clock)
-{
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 struct tg_batch *tg_batch_create(const struct tg_batch_conf *conf,
                                  const struct tg_exporter *exporter)
@@ -86,7 +80,7 @@ static void account(struct tg_batch *b, const struct tg_export_report *rep, size
     count(&st->export_calls, 1);
     count(&st->export_requests, rep->requests);
     count(&st->export_retries, rep->retries);
-    int64_t now = now_ns(CLOCK_REALTIME);
+    int64_t now = tg_unix_now_ns();
     atomic_store_explicit(&st->last_export_unix_ns, now, memory_order_relaxed);
     uint64_t rejected = rep->rejected < n ? rep->rejected : n;
     switch (rep->failure) {
@@ -128,7 +122,7 @@ static size_t export_one(struct tg_batch *b)
         return 0;
     if (b->conf.observe)
         b->conf.observe(b->conf.observe_arg, b->batch, n);
-    int64_t now = now_ns(CLOCK_MONOTONIC);
+    int64_t now = tg_now_ns();
     int64_t deadline = atomic_load(&b->shutdown_deadline_ns);
     if (b->conf.export_timeout_ms > 0 &&
         now + b->conf.export_timeout_ms * 1000000 < deadline)
@@ -249,7 +243,7 @@ void tg_batch_shutdown(struct tg_batch *b, int64_t timeout_ms)
     if (!b || atomic_exchange(&b->closed, true))
         return;
     if (timeout_ms >= 0) {
-        int64_t deadline = now_ns(CLOCK_MONOTONIC) + timeout_ms * 1000000;
+        int64_t deadline = tg_now_ns() + timeout_ms * 1000000;
         atomic_store(&b->shutdown_deadline_ns, deadline);
         if (b->exporter.cancel)
             b->exporter.cancel(b->exporter.ctx, deadline);

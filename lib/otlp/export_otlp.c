@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "bytes.h"
+#include "clock.h"
 #include "grpc.h"
 #include "gzip.h"
 #include "otlp_json.h"
@@ -75,13 +76,6 @@ __attribute__((format(printf, 2, 3))) static void say(struct tg_export_report *r
     va_start(ap, fmt);
     vsnprintf(rep->message, sizeof(rep->message), fmt, ap);
     va_end(ap);
-}
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static uint64_t next_random(struct otlp *o)
@@ -149,17 +143,17 @@ static void otlp_cancel(void *ctx, int64_t deadline_ns)
 
 static bool cancelled(struct otlp *o)
 {
-    return mono_ns() >= atomic_load(&o->cancel_ns);
+    return tg_now_ns() >= atomic_load(&o->cancel_ns);
 }
 
 /* Sleep ms unless cancel's deadline comes first. False if cancelled. */
 static bool wait_ms(struct otlp *o, int64_t ms)
 {
-    int64_t until = mono_ns() + ms * 1000000;
+    int64_t until = tg_now_ns() + ms * 1000000;
     for (;;) {
         if (cancelled(o))
             return false;
-        int64_t left = (until - mono_ns()) / 1000000;
+        int64_t left = (until - tg_now_ns()) / 1000000;
         if (left <= 0)
             return true;
         curl_multi_poll(o->multi, NULL, 0, (int)(left < POLL_SLICE_MS ? left : POLL_SLICE_MS),
@@ -336,7 +330,7 @@ static enum outcome attempt(struct otlp *o, const struct tg_bytes *payload, int6
                             int64_t *delay_ms, struct tg_export_report *rep)
 {
     *delay_ms = -1;
-    int64_t left_ms = (deadline_ns - mono_ns()) / 1000000;
+    int64_t left_ms = (deadline_ns - tg_now_ns()) / 1000000;
     if (left_ms < 1)
         left_ms = 1;
     o->resp.len = 0;
@@ -438,7 +432,7 @@ static void otlp_export(void *ctx, struct tg_span *const *spans, size_t n, int64
                         struct tg_export_report *rep)
 {
     struct otlp *o = ctx;
-    int64_t own = mono_ns() + o->timeout_ms * 1000000;
+    int64_t own = tg_now_ns() + o->timeout_ms * 1000000;
     if (own < deadline_ns)
         deadline_ns = own;
     const struct tg_bytes *payload;
@@ -464,7 +458,7 @@ static void otlp_export(void *ctx, struct tg_span *const *spans, size_t n, int64
         }
         if (delay_ms < 0)
             delay_ms = tg_otlp_backoff_ms(retry, next_random(o));
-        if (mono_ns() + delay_ms * 1000000 >= deadline_ns) {
+        if (tg_now_ns() + delay_ms * 1000000 >= deadline_ns) {
             /* Out of time: the shutdown deadline's doing if it is the one
              * that bounds this export. */
             rep->failure = atomic_load(&o->cancel_ns) <= deadline_ns ? TG_EXPORT_SHUTDOWN
@@ -523,7 +517,7 @@ int tg_export_otlp_create(const struct tg_otlp_conf *conf, const struct tg_otlp_
     o->res = res;
     o->cancel_ns = INT64_MAX;
     if (getrandom(&o->rng, sizeof(o->rng), 0) != sizeof(o->rng))
-        o->rng = (uint64_t)mono_ns();
+        o->rng = (uint64_t)tg_now_ns();
     tg_bytes_init(&o->body, BODY_LIMIT);
     tg_bytes_init(&o->zbody, BODY_LIMIT);
     tg_bytes_init(&o->resp, RESPONSE_LIMIT);
