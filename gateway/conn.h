@@ -125,7 +125,7 @@ struct tg_conn {
     int64_t body_last_ns;             /* last body bytes taken (or the head) */
     int64_t body_client_ns;           /* time spent waiting on the client for the body */
     bool body_backpressure;           /* the last bytes filled the buffer: not the client's wait */
-    bool cut_by_us;                   /* tracegate closed it mid-request, with local_status */
+    bool cut_by_us;                   /* tracegate closed it mid-body, having decided local_status */
     struct tg_buf up;
 
     /* upstream response: curl write callback -> down -> content reader */

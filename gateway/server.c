@@ -431,11 +431,20 @@ static enum MHD_Result request_begin(struct tg_conn *c, const char *method,
     return MHD_YES;
 }
 
+/* Close the connection in the middle of a request body: libmicrohttpd
+ * cannot answer there. An answer tracegate had decided on (local_status)
+ * is what the log, the metrics and the span record, not a client abort. */
+static enum MHD_Result close_mid_body(struct tg_conn *c)
+{
+    c->cut_by_us = c->local_status != 0 && c->status == 0;
+    return MHD_NO;
+}
+
 static enum MHD_Result discard(struct tg_conn *c, size_t *size)
 {
     c->discarded_bytes += *size;
     *size = 0;
-    return c->discarded_bytes > DISCARD_MAX_BYTES ? MHD_NO : MHD_YES;
+    return c->discarded_bytes > DISCARD_MAX_BYTES ? close_mid_body(c) : MHD_YES;
 }
 
 /*
@@ -467,13 +476,10 @@ static enum MHD_Result request_body(struct tg_conn *c, const char *data, size_t 
         return discard(c, size);
     }
     if (body_too_slow(c, *size)) {
-        /* MHD cannot answer in the middle of a body: logged as 408,
-         * the connection closed. */
         tg_upstream_abort(c);
         local(c, 408, true, "request body arriving too slowly");
         c->error_type = "client_too_slow";
-        c->cut_by_us = true;
-        return MHD_NO;
+        return close_mid_body(c);
     }
     uint64_t max = c->route->max_body_bytes;
     if (max > 0 && c->body_bytes + *size > max) {

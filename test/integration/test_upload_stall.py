@@ -12,7 +12,9 @@ import socket
 import threading
 import time
 
+import promtext
 from conftest import free_port
+from rawhttp import request
 
 
 def silent_reader(port, stop):
@@ -77,6 +79,12 @@ def test_upstream_that_stops_reading_the_body_gets_504(start_tracegate):
         entry = tg.wait_access_log(1)[0]
         assert entry["status"] == 504, entry
         assert entry["bytes_in"] < size
+        # The close was tracegate's decision, not a client abort.
+        m = request(tg.port, "GET", "/admin/metrics")
+        assert m.status == 200, m
+        exp = promtext.parse(m.body)
+        assert exp.value("tracegate_requests_total", route="/", code="5xx") == 1
+        assert exp.value("tracegate_requests_total", route="/", code="aborted") == 0
     finally:
         stop.set()
         t.join(5)
