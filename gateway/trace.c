@@ -494,6 +494,16 @@ static bool is_health_path(const struct tg_tracing_conf *tc, const char *path, s
     return strlist_has(&tc->health_paths, path, len, false);
 }
 
+/* What goes upstream: our traceparent (the CLIENT span is the parent). */
+static void format_out_traceparent(struct tg_trace *tr)
+{
+    struct tg_traceparent out;
+    memcpy(out.trace_id, tr->trace_id, 16);
+    memcpy(out.span_id, tr->client_id, 8);
+    out.flags = tr->flags;
+    tg_traceparent_format(&out, tr->out_traceparent);
+}
+
 void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng)
 {
     struct tg_trace *tr = &c->trace;
@@ -540,12 +550,7 @@ void tg_trace_begin(struct tg_conn *c, struct tg_rng *rng)
         count(&t->stats.requests_unsampled);
     }
 
-    /* What goes upstream: our traceparent (the CLIENT span is the parent). */
-    struct tg_traceparent out;
-    memcpy(out.trace_id, tr->trace_id, 16);
-    memcpy(out.span_id, tr->client_id, 8);
-    out.flags = tr->flags;
-    tg_traceparent_format(&out, tr->out_traceparent);
+    format_out_traceparent(tr);
 
     /* tracestate belongs to the inbound trace: only with it, only valid. */
     if (keep && tr->in.tracestate_count > 0) {
@@ -713,11 +718,7 @@ void tg_trace_client_resend(struct tg_conn *c, const char *error_type, struct tg
     unsigned resends = c->upstream_tries > 1 ? c->upstream_tries - 1 : 1;
     client_end(c, error_type, false);
     tg_new_span_id(rng, tr->client_id);
-    struct tg_traceparent out;
-    memcpy(out.trace_id, tr->trace_id, 16);
-    memcpy(out.span_id, tr->client_id, 8);
-    out.flags = tr->flags;
-    tg_traceparent_format(&out, tr->out_traceparent);
+    format_out_traceparent(tr);
     if (tr->sent_traceparent)
         memcpy(tr->sent_traceparent, tr->out_traceparent, strlen(tr->out_traceparent));
     const char *url = NULL;
