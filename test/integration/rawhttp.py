@@ -278,3 +278,43 @@ def request(port, method, target, headers=(), body=None, chunks=None,
     """One request on a fresh connection."""
     with Conn(port, timeout=timeout) as c:
         return c.request(method, target, headers, body, chunks, host)
+
+
+class KeepAliveClients:
+    """n threads, each looping GET target on one kept-alive connection until
+    the with block ends. errors: every non-200 answer, wrong-length body or
+    exception (a dropped connection); counts: requests per client.
+
+        with KeepAliveClients(tg.port, "/bytes/3", 4, body_len=3) as k:
+            ...change things...
+        assert k.errors == [] and min(k.counts) > 0
+    """
+
+    def __init__(self, port, target, n, body_len=None):
+        import threading
+        self.errors, self.counts = [], [0] * n
+        self._stop = threading.Event()
+        self._args = (port, target, body_len)
+        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(n)]
+
+    def _run(self, i):
+        port, target, body_len = self._args
+        try:
+            with Conn(port) as c:
+                while not self._stop.is_set():
+                    r = c.request("GET", target)
+                    if r.status != 200 or (body_len is not None and len(r.body) != body_len):
+                        self.errors.append(r)
+                    self.counts[i] += 1
+        except Exception as e:  # noqa: BLE001 - a dropped connection lands here
+            self.errors.append(e)
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for t in self._threads:
+            t.join(10)

@@ -4,7 +4,6 @@ follows the rate, disabling stops spans at the receiver, TTLs revert, route
 overrides, and enabling tracing that was off at startup."""
 
 import re
-import threading
 import time
 
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from admin_client import TOKEN_ENV, admin, post, state, wait_audit
 from conftest import wait_until
 from otlp_receiver import start_receiver  # noqa: F401  (fixture)
-from rawhttp import Conn
+from rawhttp import Conn, KeepAliveClients
 
 TP_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
@@ -218,33 +217,11 @@ def test_enabling_tracing_that_was_off_at_startup(start_tracegate, upstream, sta
 def test_changes_under_load_drop_nothing(atg, upstream):
     """Four clients on keep-alive connections while rates flip 60 times:
     every request answered 200 on the connection it started on."""
-    stop = threading.Event()
-    errors = []
-    counts = [0] * 4
-
-    def client(i):
-        try:
-            with Conn(atg.port) as c:
-                while not stop.is_set():
-                    r = c.request("GET", "/bytes/2")
-                    if r.status != 200 or len(r.body) != 2:
-                        errors.append(r)
-                    counts[i] += 1
-        except Exception as e:  # a dropped connection lands here
-            errors.append(e)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    try:
+    with KeepAliveClients(atg.port, "/bytes/2", 4, body_len=2) as k:
         for i in range(60):
             body = {"rate": (i % 5) / 4} if i % 3 else {"enabled": i % 2 == 0}
             r = admin(atg.port, "POST", "/admin/telemetry", body)
             assert r.status == 200, r
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(10)
-    assert errors == []
-    assert min(counts) > 0
+    assert k.errors == []
+    assert min(k.counts) > 0
     assert len(wait_audit(atg, 60)) == 60

@@ -10,7 +10,7 @@ import threading
 
 from admin_client import TOKEN_ENV, admin, post, state, wait_audit
 from conftest import run_tracegate
-from rawhttp import Conn, request
+from rawhttp import KeepAliveClients, request
 
 
 def write(path, cfg):
@@ -92,34 +92,13 @@ def test_request_in_flight_keeps_its_route(start_tracegate, start_upstream, tmp_
 
 def test_reloads_under_load_fail_nothing(start_tracegate, upstream, tmp_path):
     tg, path, cfg = start(start_tracegate, tmp_path, {"upstream": upstream.url})
-    stop = threading.Event()
-    errors, counts = [], [0] * 4
-
-    def client(i):
-        try:
-            with Conn(tg.port) as c:
-                while not stop.is_set():
-                    r = c.request("GET", "/bytes/3")
-                    if r.status != 200 or len(r.body) != 3:
-                        errors.append(r)
-                    counts[i] += 1
-        except Exception as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    try:
+    with KeepAliveClients(tg.port, "/bytes/3", 4, body_len=3) as k:
         for n in range(1, 21):
             timeout = 1000 + n  # a real change each time
             write(path, dict(cfg, connect_timeout_ms=timeout))
             assert "reloaded" in reload(tg, n)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(10)
-    assert errors == []
-    assert min(counts) > 0
+    assert k.errors == []
+    assert min(k.counts) > 0
 
 
 def test_sampling_defaults_reload_and_overrides_stay(start_tracegate, upstream, tmp_path):
