@@ -127,6 +127,7 @@ int tg_upstream_start(struct tg_conn *c)
     c->resp_header_limit = tg_worker_config(c->w)->max_response_header_bytes;
     c->upstream_start_ns = tg_now_ns();
     c->last_upstream_ns = c->upstream_start_ns;
+    c->upstream_fd = -1;
     if (curl_multi_add_handle(tg_worker_multi(c->w), e) != CURLM_OK) {
         return -ENOMEM;
     }
@@ -399,7 +400,7 @@ static void describe_failure(struct tg_conn *c, CURLcode rc)
 static void remove_transfer(struct tg_conn *c)
 {
     if (c->in_multi) {
-        tg_worker_transfer_ended(c->w, c->easy);
+        tg_worker_transfer_ended(c->w, c->easy, c->upstream_fd);
         curl_multi_remove_handle(tg_worker_multi(c->w), c->easy);
         c->in_multi = false;
     }
@@ -448,6 +449,7 @@ static bool retry_on_fresh_connection(struct tg_conn *c, CURLcode rc)
     c->resp_header_bytes = 0;
     c->last_upstream_ns = tg_now_ns();
     curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 1L);
+    c->upstream_fd = -1;
     if (curl_multi_add_handle(tg_worker_multi(c->w), c->easy) != CURLM_OK) {
         return false;
     }

@@ -74,8 +74,9 @@ void tg_worker_head_wait(struct tg_conn *c);
 void tg_worker_head_done(struct tg_conn *c);
 
 /* e's transfer is over (done or aborted): its connection, if kept, is an
- * idle pooled one from now on. Call before removing e from the multi. */
-void tg_worker_transfer_ended(struct tg_worker *w, CURL *e);
+ * idle pooled one from now on. fd is the socket curl last had watched for
+ * e, or -1. Call before removing e from the multi. */
+void tg_worker_transfer_ended(struct tg_worker *w, CURL *e, int fd);
 
 /* Options every easy handle of this worker shares (socket close hook). */
 void tg_worker_curl_easy_setup(struct tg_worker *w, CURL *e);

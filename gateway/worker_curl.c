@@ -49,7 +49,14 @@ int tg_worker_on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, v
                       ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
     if ((size_t)fd < w->fd_cap) {
         w->fd_wanted[fd] = 1;
-        w->fd_owner[fd] = e;
+        if (w->fd_owner[fd] != e) {
+            struct tg_conn *c = NULL;
+            curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&c);
+            if (c != NULL) {
+                c->upstream_fd = fd;
+            }
+            w->fd_owner[fd] = e;
+        }
         if (w->fd_registered[fd] && w->fd_events[fd] == events) {
             return 0;
         }
@@ -87,15 +94,13 @@ static int on_curl_close(void *clientp, curl_socket_t fd)
     return close(fd); /* also leaves the epoll set */
 }
 
-void tg_worker_transfer_ended(struct tg_worker *w, CURL *e)
+void tg_worker_transfer_ended(struct tg_worker *w, CURL *e, int fd)
 {
-    curl_socket_t fd = CURL_SOCKET_BAD;
-
-    /* curl finds e's last connection by its id, even when another transfer
-     * has taken it from the pool since (within the curl call that finished
-     * e, before its message is read): only e's own claim is dropped. */
-    if (curl_easy_getinfo(e, CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK && fd >= 0 &&
-        (size_t)fd < w->fd_cap && w->fd_owner[fd] == e) {
+    /* fd is the socket the socket callback last named for e (asking curl,
+     * CURLINFO_ACTIVESOCKET, walks every pooled connection). Another
+     * transfer may have taken that connection from the pool since, within
+     * the curl call that finished e: only e's own claim is dropped. */
+    if (fd >= 0 && (size_t)fd < w->fd_cap && w->fd_owner[fd] == e) {
         w->fd_owner[fd] = NULL;
     }
 }

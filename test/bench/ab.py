@@ -4,6 +4,7 @@ one run, alternating rounds, against the same nginx upstream (the way to
 tell a real change from a slow day on a shared machine).
 
 Usage: /usr/bin/python3 test/bench/ab.py BIN_A,BIN_B[,...] CONNS [/small|/16k]
+ROUNDS=N in the environment sets the number of rounds (default 3).
 Each binary runs with one worker pinned to CPU 0 and TELEMETRY_ENABLED=false;
 wrk and the upstream use CPU 1. Prints each round and the medians.
 """
@@ -43,7 +44,7 @@ def main():
         res = {}
         for b, port, _ in targets:
             run_wrk(port, path, conns, 2)  # warm-up
-        for rnd in range(3):
+        for rnd in range(int(os.environ.get("ROUNDS", "3"))):
             for b, port, pid in (targets if rnd % 2 == 0 else targets[::-1]):
                 c0 = cpu_seconds([pid])
                 r = run_wrk(port, path, conns, 5)
