@@ -130,6 +130,7 @@ struct tg_conn {
 
     /* upstream response: curl write callback -> down -> content reader */
     bool in_multi;
+    int curl_shard;                   /* the worker's multi it is in (in_multi) */
     int upstream_fd;                  /* socket curl last had watched for it, -1 if none */
     bool retried;                     /* sent again on a fresh connection */
     unsigned upstream_tries;          /* times the request went out (libcurl's own resends too) */

@@ -128,12 +128,11 @@ int tg_upstream_start(struct tg_conn *c)
     c->upstream_start_ns = tg_now_ns();
     c->last_upstream_ns = c->upstream_start_ns;
     c->upstream_fd = -1;
-    if (curl_multi_add_handle(tg_worker_multi(c->w), e) != CURLM_OK) {
+    if ((c->curl_shard = tg_worker_curl_add(c->w, e)) < 0) {
         return -ENOMEM;
     }
     c->in_multi = true;
     tg_trace_client_start(c, url);
-    tg_worker_kick_curl(c->w);
     return 0;
 }
 
@@ -401,7 +400,7 @@ static void remove_transfer(struct tg_conn *c)
 {
     if (c->in_multi) {
         tg_worker_transfer_ended(c->w, c->easy, c->upstream_fd);
-        curl_multi_remove_handle(tg_worker_multi(c->w), c->easy);
+        tg_worker_curl_remove(c->w, c->curl_shard, c->easy);
         c->in_multi = false;
     }
     c->recv_paused = false;
@@ -450,11 +449,10 @@ static bool retry_on_fresh_connection(struct tg_conn *c, CURLcode rc)
     c->last_upstream_ns = tg_now_ns();
     curl_easy_setopt(c->easy, CURLOPT_FRESH_CONNECT, 1L);
     c->upstream_fd = -1;
-    if (curl_multi_add_handle(tg_worker_multi(c->w), c->easy) != CURLM_OK) {
+    if ((c->curl_shard = tg_worker_curl_add(c->w, c->easy)) < 0) {
         return false;
     }
     c->in_multi = true;
-    tg_worker_kick_curl(c->w);
     return true;
 }
 

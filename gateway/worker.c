@@ -44,9 +44,7 @@
 /* ---- small accessors -------------------------------------------------------- */
 
 const struct tg_config *tg_worker_config(const struct tg_worker *w) { return w->cfg; }
-CURLM *tg_worker_multi(struct tg_worker *w) { return w->multi; }
 bool tg_worker_draining(const struct tg_worker *w) { return w->draining; }
-void tg_worker_kick_curl(struct tg_worker *w) { w->curl_kick = true; }
 struct tg_tracer *tg_worker_tracer(struct tg_worker *w) { return w->tracer; }
 struct tg_rng *tg_worker_rng(struct tg_worker *w) { return &w->rng; }
 struct tg_worker_metrics *tg_worker_metrics(struct tg_worker *w) { return w->metrics; }
@@ -557,10 +555,11 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
     w->fd_registered = calloc(w->fd_cap, 1);
     w->fd_wanted = calloc(w->fd_cap, 1);
     w->fd_owner = calloc(w->fd_cap, sizeof(*w->fd_owner));
+    w->fd_shard = calloc(w->fd_cap, 1);
     w->fd_closed_batch = calloc(w->fd_cap, sizeof(*w->fd_closed_batch));
     w->client_watch = calloc(w->fd_cap, sizeof(*w->client_watch));
     if (w->conf == NULL || w->fd_events == NULL || w->fd_registered == NULL ||
-        w->fd_wanted == NULL || w->fd_owner == NULL || w->fd_closed_batch == NULL ||
+        w->fd_wanted == NULL || w->fd_owner == NULL || w->fd_shard == NULL || w->fd_closed_batch == NULL ||
         w->client_watch == NULL) {
         goto fail;
     }
@@ -570,15 +569,9 @@ int tg_worker_create(int id, const struct tg_config *cfg, int listen_fd,
         r = -errno;
         goto fail;
     }
-    w->multi = curl_multi_init();
-    if (w->multi == NULL) {
+    if (tg_worker_curl_init(w) < 0) {
         goto fail;
     }
-    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, tg_worker_on_curl_socket);
-    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w);
-    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, tg_worker_on_curl_timer);
-    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w);
-    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)cfg->upstream_keepalive);
 
     w->conn_limit = (size_t)((cfg->max_connections + (uint64_t)cfg->workers - 1) /
                              (uint64_t)cfg->workers);
@@ -657,9 +650,7 @@ void tg_worker_destroy(struct tg_worker *w)
     for (size_t i = 0; i < w->free_easy_count; i++) {
         curl_easy_cleanup(w->free_easy[i]);
     }
-    if (w->multi != NULL) {
-        curl_multi_cleanup(w->multi);
-    }
+    tg_worker_curl_cleanup(w);
     for (size_t i = 0; i < w->free_buf_count; i++) {
         free(w->free_bufs[i]);
     }
@@ -673,6 +664,7 @@ void tg_worker_destroy(struct tg_worker *w)
     free(w->fd_registered);
     free(w->fd_wanted);
     free(w->fd_owner);
+    free(w->fd_shard);
     free(w->fd_closed_batch);
     free(w->client_watch);
     while (w->conf != NULL) {

@@ -1,6 +1,6 @@
 /*
  * A worker thread: one epoll loop driving one libmicrohttpd daemon (external
- * polling) and one curl multi handle (socket API). Requests never leave
+ * polling) and curl multi handles (socket API). Requests never leave
  * their worker, so nothing on the request path takes a lock.
  *
  * tg_worker_create/start/stop/join are called from the main thread; every
@@ -42,7 +42,6 @@ void tg_worker_destroy(struct tg_worker *w);
  * timeouts of client connections, drain). Routes and tracing settings of
  * a request come from c->cfg. */
 const struct tg_config *tg_worker_config(const struct tg_worker *w);
-CURLM *tg_worker_multi(struct tg_worker *w);
 bool tg_worker_draining(const struct tg_worker *w);
 struct tg_accesslog *tg_worker_log(struct tg_worker *w);
 struct tg_tracer *tg_worker_tracer(struct tg_worker *w);
@@ -51,8 +50,11 @@ struct tg_rng *tg_worker_rng(struct tg_worker *w);
 /* The worker's request counters (gateway/metrics.h; this thread writes them). */
 struct tg_worker_metrics *tg_worker_metrics(struct tg_worker *w);
 
-/* A curl transfer was added: drive curl's 0 ms timer in this loop turn. */
-void tg_worker_kick_curl(struct tg_worker *w);
+/* Start e's transfer on one of the worker's curl multi handles; curl's 0 ms
+ * timer runs in this loop turn. Returns the shard it runs on, to give back
+ * to tg_worker_curl_remove, or -1 if curl refused it. */
+int tg_worker_curl_add(struct tg_worker *w, CURL *e);
+void tg_worker_curl_remove(struct tg_worker *w, int shard, CURL *e);
 
 /* Suspend / resume the MHD connection of c, tracking state so neither
  * happens twice; resume also makes the loop run MHD on its next turn. */

@@ -1,8 +1,9 @@
 /*
- * A worker's side of libcurl: the socket callback keeps the worker's epoll
- * set in step with the upstream sockets curl wants watched, the timer
- * callback sets the worker's curl deadline, and the loop hands socket
- * events and due timers back here. Idle pooled connections stay registered;
+ * A worker's side of libcurl: its multi handles (shards, see
+ * worker_internal.h), the socket callback that keeps the worker's epoll set
+ * in step with the upstream sockets curl wants watched, the timer callback
+ * that sets a shard's deadline, and the loop handing socket events and due
+ * timers back here. Idle pooled connections stay registered;
  * one that becomes readable while idle is retired before curl could reuse
  * it (see retire_idle_socket).
  */
@@ -35,7 +36,8 @@ static void curl_fd_set(struct tg_worker *w, int fd, uint32_t events)
 
 int tg_worker_on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-    struct tg_worker *w = userp;
+    struct tg_curl_shard *sh = userp;
+    struct tg_worker *w = sh->w;
 
     if (what == CURL_POLL_REMOVE) {
         if ((size_t)fd < w->fd_cap) {
@@ -49,6 +51,7 @@ int tg_worker_on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, v
                       ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
     if ((size_t)fd < w->fd_cap) {
         w->fd_wanted[fd] = 1;
+        w->fd_shard[fd] = (uint8_t)(sh - w->shards);
         if (w->fd_owner[fd] != e) {
             struct tg_conn *c = NULL;
             curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&c);
@@ -67,17 +70,90 @@ int tg_worker_on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, v
 
 int tg_worker_on_curl_timer(CURLM *m, long timeout_ms, void *userp)
 {
-    struct tg_worker *w = userp;
+    struct tg_curl_shard *sh = userp;
+    struct tg_worker *w = sh->w;
 
     if (timeout_ms < 0) {
-        w->curl_deadline_ns = -1;
+        sh->deadline_ns = -1;
     } else if (timeout_ms == 0) {
+        sh->kick = true;
         w->curl_kick = true;
-        w->curl_deadline_ns = -1;
+        sh->deadline_ns = -1;
     } else {
-        w->curl_deadline_ns = tg_now_ns() + (int64_t)timeout_ms * 1000000;
+        sh->deadline_ns = tg_now_ns() + (int64_t)timeout_ms * 1000000;
+        if (w->curl_deadline_ns < 0 || sh->deadline_ns < w->curl_deadline_ns) {
+            w->curl_deadline_ns = sh->deadline_ns;
+        }
     }
     return 0;
+}
+
+int tg_worker_curl_init(struct tg_worker *w)
+{
+    long keepalive = (long)w->cfg->upstream_keepalive;
+
+    /* Each shard's pool holds its share of upstream_keepalive. */
+    w->shard_count = keepalive >= 2 * CURL_SHARD_LOAD ? (int)(keepalive / CURL_SHARD_LOAD) : 1;
+    if (w->shard_count > CURL_SHARDS_MAX) {
+        w->shard_count = CURL_SHARDS_MAX;
+    }
+    w->curl_deadline_ns = -1;
+    for (int i = 0; i < w->shard_count; i++) {
+        struct tg_curl_shard *sh = &w->shards[i];
+        sh->w = w;
+        sh->deadline_ns = -1;
+        sh->multi = curl_multi_init();
+        if (sh->multi == NULL) {
+            return -1;
+        }
+        curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, tg_worker_on_curl_socket);
+        curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh);
+        curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, tg_worker_on_curl_timer);
+        curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh);
+        curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, keepalive / w->shard_count);
+    }
+    return 0;
+}
+
+void tg_worker_curl_cleanup(struct tg_worker *w)
+{
+    for (int i = 0; i < w->shard_count; i++) {
+        if (w->shards[i].multi != NULL) {
+            curl_multi_cleanup(w->shards[i].multi);
+            w->shards[i].multi = NULL;
+        }
+    }
+}
+
+int tg_worker_curl_add(struct tg_worker *w, CURL *e)
+{
+    /* The first shard with room; past every shard's load, the least busy. */
+    int pick = 0;
+    for (int i = 0; i < w->shard_count; i++) {
+        if (w->shards[i].transfers < CURL_SHARD_LOAD) {
+            pick = i;
+            break;
+        }
+        if (w->shards[i].transfers < w->shards[pick].transfers) {
+            pick = i;
+        }
+    }
+    struct tg_curl_shard *sh = &w->shards[pick];
+    if (curl_multi_add_handle(sh->multi, e) != CURLM_OK) {
+        return -1;
+    }
+    sh->transfers++;
+    sh->kick = true;
+    w->curl_kick = true;
+    return pick;
+}
+
+void tg_worker_curl_remove(struct tg_worker *w, int shard, CURL *e)
+{
+    struct tg_curl_shard *sh = &w->shards[shard];
+
+    curl_multi_remove_handle(sh->multi, e);
+    sh->transfers--;
 }
 
 static int on_curl_close(void *clientp, curl_socket_t fd)
@@ -116,26 +192,44 @@ void tg_worker_curl_messages(struct tg_worker *w)
     CURLMsg *m;
     int left;
 
-    while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
-        if (m->msg != CURLMSG_DONE) {
-            continue;
-        }
-        struct tg_conn *c = NULL;
-        CURLcode rc = m->data.result;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
-        if (c != NULL) {
-            tg_upstream_done(c, rc);
+    for (int i = 0; i < w->shard_count; i++) {
+        while ((m = curl_multi_info_read(w->shards[i].multi, &left)) != NULL) {
+            if (m->msg != CURLMSG_DONE) {
+                continue;
+            }
+            struct tg_conn *c = NULL;
+            CURLcode rc = m->data.result;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+            if (c != NULL) {
+                tg_upstream_done(c, rc);
+            }
         }
     }
 }
 
+/* Runs the timeout action of every shard kicked or due, then notes the
+ * earliest timer left. */
 void tg_worker_curl_timeout_action(struct tg_worker *w)
 {
+    int64_t now = tg_now_ns();
     int running;
 
     w->curl_kick = false;
+    for (int i = 0; i < w->shard_count; i++) {
+        struct tg_curl_shard *sh = &w->shards[i];
+        if (sh->kick || (sh->deadline_ns >= 0 && sh->deadline_ns <= now)) {
+            sh->kick = false;
+            sh->deadline_ns = -1;
+            curl_multi_socket_action(sh->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+    }
     w->curl_deadline_ns = -1;
-    curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    for (int i = 0; i < w->shard_count; i++) {
+        int64_t d = w->shards[i].deadline_ns;
+        if (d >= 0 && (w->curl_deadline_ns < 0 || d < w->curl_deadline_ns)) {
+            w->curl_deadline_ns = d;
+        }
+    }
     tg_worker_confirm_collects(w);
     tg_worker_curl_messages(w);
 }
@@ -222,6 +316,7 @@ void tg_worker_curl_event(struct tg_worker *w, int fd, uint32_t events)
     int flags = ((events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) ? CURL_CSELECT_IN : 0) |
                 ((events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
                 ((events & EPOLLERR) ? CURL_CSELECT_ERR : 0);
-    curl_multi_socket_action(w->multi, fd, flags, &running);
+    int shard = (size_t)fd < w->fd_cap ? w->fd_shard[fd] : 0;
+    curl_multi_socket_action(w->shards[shard].multi, fd, flags, &running);
     tg_worker_confirm_collects(w);
 }

@@ -26,6 +26,24 @@ enum { TAG_MHD = 1, TAG_WAKE, TAG_CURL, TAG_CLIENT };
  * flight, not one per client connection. */
 #define EASY_POOL_MAX 256
 
+/* Transfers spread over several curl multi handles ("shards"), each with
+ * its own connection pool. libcurl 7.88 walks a pool's connections, busy
+ * ones included, to find an idle one, again when a transfer is removed, and
+ * keeps one timer tree per multi: with hundreds of transfers in flight in
+ * one multi these walks cost more than the request. A shard takes up to
+ * CURL_SHARD_LOAD transfers before the next one is used, so at low
+ * concurrency everything runs on shard 0, as with a single multi. */
+#define CURL_SHARDS_MAX 16
+#define CURL_SHARD_LOAD 64
+
+struct tg_curl_shard {
+    struct tg_worker *w;
+    CURLM *multi;
+    int64_t deadline_ns;        /* -1: no curl timer */
+    bool kick;                  /* run curl's timeout action this turn */
+    unsigned transfers;         /* in this multi now */
+};
+
 /* A configuration version this worker holds: its newest, or an older one
  * that requests begun under it still run on. */
 struct tg_conf_use {
@@ -44,15 +62,16 @@ struct tg_worker {
     int epfd;
     int wakefd;
     struct MHD_Daemon *mhd;
-    CURLM *multi;
+    struct tg_curl_shard shards[CURL_SHARDS_MAX];
+    int shard_count;
     pthread_t thread;
     bool started;
     atomic_bool stop_requested;
 
-    int64_t curl_deadline_ns;   /* -1: no curl timer */
+    int64_t curl_deadline_ns;   /* earliest shard timer (may be early), -1: none */
     int64_t mhd_deadline_ns;    /* -1: MHD needs no timed call */
     int64_t next_tick_ns;
-    bool curl_kick;             /* run curl's timeout action this turn */
+    bool curl_kick;             /* some shard's timeout action runs this turn */
     bool resume_pending;        /* MHD_run must process a resume */
     bool draining;
     int64_t drain_deadline_ns;
@@ -66,6 +85,7 @@ struct tg_worker {
     uint8_t *fd_registered;
     uint8_t *fd_wanted;
     CURL **fd_owner;            /* the transfer running on it (maybe paused), or NULL */
+    uint8_t *fd_shard;          /* the shard whose connection it is */
     /* The epoll batch in which curl last closed the socket: an event of
      * the same batch for that number is the closed socket's, not the one
      * curl may have opened under the number since. */
@@ -104,6 +124,8 @@ void tg_worker_confirm_collects(struct tg_worker *w);
  * socket events and its finished transfers. */
 int tg_worker_on_curl_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp);
 int tg_worker_on_curl_timer(CURLM *m, long timeout_ms, void *userp);
+int tg_worker_curl_init(struct tg_worker *w);
+void tg_worker_curl_cleanup(struct tg_worker *w);
 void tg_worker_curl_timeout_action(struct tg_worker *w);
 void tg_worker_curl_event(struct tg_worker *w, int fd, uint32_t events);
 void tg_worker_curl_messages(struct tg_worker *w);
