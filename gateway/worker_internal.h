@@ -23,8 +23,11 @@ enum { TAG_MHD = 1, TAG_WAKE, TAG_CURL, TAG_CLIENT };
 #define BUF_POOL_MAX 256
 /* Idle curl easy handles kept for reuse. A request holds one only while its
  * transfer runs, so a worker needs about as many as it has transfers in
- * flight, not one per client connection. */
-#define EASY_POOL_MAX 256
+ * flight, not one per client connection. Under load the number in flight
+ * swings by hundreds between loop turns; a pool smaller than the swing
+ * makes and frees handles (5 KiB each, set up option by option) all the
+ * time. */
+#define EASY_POOL_MAX 1024
 
 /* Transfers spread over several curl multi handles ("shards"), each with
  * its own connection pool. libcurl 7.88 walks a pool's connections, busy
