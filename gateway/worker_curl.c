@@ -193,6 +193,10 @@ void tg_worker_curl_messages(struct tg_worker *w)
     int left;
 
     for (int i = 0; i < w->shard_count; i++) {
+        /* A message is about a transfer still in its multi. */
+        if (w->shards[i].transfers == 0) {
+            continue;
+        }
         while ((m = curl_multi_info_read(w->shards[i].multi, &left)) != NULL) {
             if (m->msg != CURLMSG_DONE) {
                 continue;
