@@ -1,6 +1,7 @@
 /*
- * The upstream half of a request: one curl easy transfer on the worker's
- * multi handle. Runs on the worker thread that owns the connection.
+ * The upstream half of a request: one curl easy transfer on one of the
+ * worker's multi handles. Runs on the worker thread that owns the
+ * connection.
  */
 #ifndef TG_UPSTREAM_H
 #define TG_UPSTREAM_H
@@ -10,11 +11,11 @@
 
 #include "conn.h"
 
-/* Configure c->easy for c's request and add it to the multi handle.
+/* Configure c->easy for c's request and add it to a multi handle.
  * Returns 0, -ENOMEM, or TG_EPARSE for a request that cannot be forwarded. */
 int tg_upstream_start(struct tg_conn *c);
 
-/* The multi handle reported the transfer finished with rc. */
+/* curl reported the transfer finished with rc. */
 void tg_upstream_done(struct tg_conn *c, CURLcode rc);
 
 /* Stop the transfer if one runs (its upstream connection is closed). */
