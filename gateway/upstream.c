@@ -399,8 +399,7 @@ static void describe_failure(struct tg_conn *c, CURLcode rc)
 static void remove_transfer(struct tg_conn *c)
 {
     if (c->in_multi) {
-        tg_worker_transfer_ended(c->w, c->easy, c->upstream_fd);
-        tg_worker_curl_remove(c->w, c->curl_shard, c->easy);
+        tg_worker_curl_remove(c->w, c->curl_shard, c->easy, c->upstream_fd);
         c->in_multi = false;
     }
     c->recv_paused = false;

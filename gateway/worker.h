@@ -54,7 +54,10 @@ struct tg_worker_metrics *tg_worker_metrics(struct tg_worker *w);
  * timer runs in this loop turn. Returns the shard it runs on, to give back
  * to tg_worker_curl_remove, or -1 if curl refused it. */
 int tg_worker_curl_add(struct tg_worker *w, CURL *e);
-void tg_worker_curl_remove(struct tg_worker *w, int shard, CURL *e);
+/* e's transfer is over (done or aborted): out of its multi; its connection,
+ * if kept, is an idle pooled one from now on. fd is the socket curl last
+ * had watched for e, or -1. */
+void tg_worker_curl_remove(struct tg_worker *w, int shard, CURL *e, int fd);
 
 /* Suspend / resume the MHD connection of c, tracking state so neither
  * happens twice; resume also makes the loop run MHD on its next turn. */
@@ -74,11 +77,6 @@ void tg_worker_untrack(struct tg_conn *c);
  * wait (re)starts the clock; done stops it (head complete, or closed). */
 void tg_worker_head_wait(struct tg_conn *c);
 void tg_worker_head_done(struct tg_conn *c);
-
-/* e's transfer is over (done or aborted): its connection, if kept, is an
- * idle pooled one from now on. fd is the socket curl last had watched for
- * e, or -1. Call before removing e from the multi. */
-void tg_worker_transfer_ended(struct tg_worker *w, CURL *e, int fd);
 
 /* Options every easy handle of this worker shares (socket close hook). */
 void tg_worker_curl_easy_setup(struct tg_worker *w, CURL *e);

@@ -148,10 +148,17 @@ int tg_worker_curl_add(struct tg_worker *w, CURL *e)
     return pick;
 }
 
-void tg_worker_curl_remove(struct tg_worker *w, int shard, CURL *e)
+void tg_worker_curl_remove(struct tg_worker *w, int shard, CURL *e, int fd)
 {
     struct tg_curl_shard *sh = &w->shards[shard];
 
+    /* fd is the socket the socket callback last named for e (asking curl,
+     * CURLINFO_ACTIVESOCKET, walks every pooled connection). Another
+     * transfer may have taken that connection from the pool since, within
+     * the curl call that finished e: only e's own claim is dropped. */
+    if (fd >= 0 && (size_t)fd < w->fd_cap && w->fd_owner[fd] == e) {
+        w->fd_owner[fd] = NULL;
+    }
     curl_multi_remove_handle(sh->multi, e);
     sh->transfers--;
 }
@@ -168,17 +175,6 @@ static int on_curl_close(void *clientp, curl_socket_t fd)
         w->fd_closed_batch[fd] = w->batch;
     }
     return close(fd); /* also leaves the epoll set */
-}
-
-void tg_worker_transfer_ended(struct tg_worker *w, CURL *e, int fd)
-{
-    /* fd is the socket the socket callback last named for e (asking curl,
-     * CURLINFO_ACTIVESOCKET, walks every pooled connection). Another
-     * transfer may have taken that connection from the pool since, within
-     * the curl call that finished e: only e's own claim is dropped. */
-    if (fd >= 0 && (size_t)fd < w->fd_cap && w->fd_owner[fd] == e) {
-        w->fd_owner[fd] = NULL;
-    }
 }
 
 void tg_worker_curl_easy_setup(struct tg_worker *w, CURL *e)
