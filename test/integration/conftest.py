@@ -459,16 +459,44 @@ def process_tree(pid):
     return [p] + p.children(recursive=True)
 
 
-def vm_hwm_kib(pid):
-    """Peak resident set size (VmHWM) of a process, in KiB, from /proc."""
+def proc_status(pid, *fields):
+    """Numeric fields of /proc/PID/status (VmRSS and VmHWM in KiB, Threads),
+    in the order asked."""
+    found = {}
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmHWM for pid %d" % pid)
+            name = line.split(":", 1)[0]
+            if name in fields:
+                found[name] = int(line.split()[1])
+    missing = [n for n in fields if n not in found]
+    if missing:
+        raise AssertionError("no %s for pid %d" % (", ".join(missing), pid))
+    return tuple(found[n] for n in fields)
 
 
-class RssSampler:
+class ThreadSampler:
+    """A sampler that runs _run on a daemon thread between __enter__ and
+    __exit__; _run loops until self._stop is set."""
+
+    def __init__(self, pid, interval):
+        self.pid = pid
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+
+
+class RssSampler(ThreadSampler):
     """Samples the summed RSS of a process tree on a thread while a test streams.
 
     Sampling can miss a short spike, so tests also read each process's VmHWM
@@ -476,12 +504,9 @@ class RssSampler:
     """
 
     def __init__(self, pid, interval=0.01):
-        self.pid = pid
-        self.interval = interval
+        super().__init__(pid, interval)
         self.peak = 0
         self.samples = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
         import psutil
@@ -497,12 +522,4 @@ class RssSampler:
             self._stop.wait(self.interval)
 
     def peak_hwm_bytes(self):
-        return max(vm_hwm_kib(p.pid) for p in process_tree(self.pid)) * 1024
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
+        return max(proc_status(p.pid, "VmHWM")[0] for p in process_tree(self.pid)) * 1024

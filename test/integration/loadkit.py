@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from conftest import REPO, Proc, free_port, wait_until
+from conftest import REPO, Proc, ThreadSampler, free_port, proc_status, wait_until
 
 LOADGEN_BIN = os.environ.get("LOADGEN_BIN", str(REPO / "build" / "test" / "bench" / "loadgen"))
 MALLOC_FAIL_LIB = os.environ.get("MALLOC_FAIL_LIB",
@@ -144,7 +144,7 @@ def machine_cpu():
     return sum(v) - idle, sum(v)
 
 
-class ProcSampler:
+class ProcSampler(ThreadSampler):
     """Samples a process every interval seconds on a thread: (time.monotonic(),
     VmRSS KiB, open fds, threads, CPU seconds used so far, (machine busy,
     total) ticks) from /proc. Stops when the process is gone. busy_share()
@@ -152,20 +152,11 @@ class ProcSampler:
     can be told from a machine that other work kept busy."""
 
     def __init__(self, pid, interval=1.0):
-        self.pid = pid
-        self.interval = interval
+        super().__init__(pid, interval)
         self.samples = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def sample(self):
-        rss = threads = None
-        with open("/proc/%d/status" % self.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1])
-                elif line.startswith("Threads:"):
-                    threads = int(line.split()[1])
+        rss, threads = proc_status(self.pid, "VmRSS", "Threads")
         fds = len(os.listdir("/proc/%d/fd" % self.pid))
         with open("/proc/%d/stat" % self.pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -177,8 +168,8 @@ class ProcSampler:
         while not self._stop.is_set():
             try:
                 self.samples.append(self.sample())
-            except (FileNotFoundError, ProcessLookupError):
-                return
+            except (FileNotFoundError, ProcessLookupError, AssertionError):
+                return  # gone (a zombie's status has no VmRSS)
             next_at += self.interval
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
@@ -196,14 +187,6 @@ class ProcSampler:
     def cpu_share(a, b):
         """CPU seconds the process used per second between samples a and b."""
         return (b[4] - a[4]) / (b[0] - a[0]) if b[0] > a[0] else 0.0
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
 
 
 def flat(samples, column, warmup_s, tolerance, slack):
@@ -270,14 +253,6 @@ http {{
             except OSError:
                 return False
         wait_until(listening, 10, "nginx to listen")
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
 
 
 TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1",
