@@ -23,7 +23,13 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO, Proc, ThreadSampler, free_port, proc_status, wait_until
+
+# Under the ASan+UBSan build tracegate is several times slower: load tests
+# scale their rates by this.
+ASAN = "ASAN_OPTIONS" in os.environ
 
 LOADGEN_BIN = os.environ.get("LOADGEN_BIN", str(REPO / "build" / "test" / "bench" / "loadgen"))
 MALLOC_FAIL_LIB = os.environ.get("MALLOC_FAIL_LIB",
@@ -259,6 +265,15 @@ TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FI
               "05": "FIN_WAIT2", "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT",
               "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
 
+
+
+@pytest.fixture
+def nginx(tmp_path):
+    """An nginx serving /small (3 bytes) and /big (1 MiB); a test module
+    imports it to use it."""
+    ng = Nginx(tmp_path / "nginx", {"small": b"ok\n", "big": bytes(range(256)) * 4096})
+    yield ng
+    ng.stop()
 
 def fd_kinds(pid, listen_port, upstream_ports):
     """What a process's open descriptors are: {"client": sockets on

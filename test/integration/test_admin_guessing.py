@@ -17,9 +17,8 @@ import pytest
 
 from admin_client import TOKEN, TOKEN_ENV, admin
 from conftest import REPO, wait_until
-from loadkit import Loadgen, Nginx
+from loadkit import ASAN, Loadgen, Nginx
 
-ASAN = "ASAN_OPTIONS" in os.environ
 AUTH_TIMING = os.environ.get("AUTH_TIMING_BIN",
                              str(REPO / "build" / "test" / "bench" / "auth_timing"))
 

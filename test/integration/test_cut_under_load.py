@@ -2,20 +2,7 @@
 close at once, also under a mixed load and for the last requests of a run,
 when nothing else is going on to wake the worker."""
 
-import os
-
-import pytest
-
-from loadkit import Loadgen, Nginx
-
-ASAN = "ASAN_OPTIONS" in os.environ
-
-
-@pytest.fixture
-def nginx(tmp_path):
-    ng = Nginx(tmp_path / "nginx", {"small": b"ok\n", "big": bytes(range(256)) * 4096})
-    yield ng
-    ng.stop()
+from loadkit import ASAN, Loadgen, nginx  # noqa: F401  (fixture)
 
 
 def test_reset_mid_body_closes_promptly_under_load(start_tracegate, start_upstream, nginx,

@@ -15,7 +15,7 @@ import pytest
 import promtext
 
 from conftest import wait_until
-from loadkit import MALLOC_FAIL_LIB, Loadgen, Nginx
+from loadkit import ASAN, MALLOC_FAIL_LIB, Loadgen, Nginx
 from rawhttp import Conn, Cut, request
 
 SMALL = b"ok\n"
@@ -163,7 +163,6 @@ def write_config(tmp_path, extra):
     return path
 
 
-ASAN = "ASAN_OPTIONS" in os.environ
 
 
 # Allocations fail only in the first FAIL_MS after tracegate starts; the load

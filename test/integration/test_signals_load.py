@@ -6,26 +6,15 @@ configuration file, reloaded every few hundred milliseconds: no request
 fails."""
 
 import json
-import os
 import signal
 import threading
 import time
 
-import pytest
-
 from conftest import wait_until
-from loadkit import Loadgen, Nginx, Records
+from loadkit import ASAN, Loadgen, Records, nginx  # noqa: F401  (fixture)
 from otlp_receiver import start_receiver  # noqa: F401  (fixture)
 
-ASAN = "ASAN_OPTIONS" in os.environ
 RATE = 300 if ASAN else 1000
-
-
-@pytest.fixture
-def nginx(tmp_path):
-    ng = Nginx(tmp_path / "nginx", {"small": b"ok\n", "big": bytes(range(256)) * 4096})
-    yield ng
-    ng.stop()
 
 
 def test_sigterm_under_load_answers_and_flushes(start_tracegate, start_upstream, nginx,
